@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need when it is missing: Debian
+# packages with apt-get (as root, or through sudo) and the npm dev
+# dependencies. Safe to run repeatedly; it does nothing when all is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v emcc >/dev/null 2>&1 || missing+=(emscripten)
+[ -f /usr/include/xsimd/xsimd.hpp ] || missing+=(libxsimd-dev)
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+[ -f /usr/include/gtest/gtest.h ] || missing+=(libgtest-dev)
+command -v wasm-dis >/dev/null 2>&1 || missing+=(binaryen)
+if [ "${ATTNKIT_NEED_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  missing+=(chromium)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "ensure-deps: installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" = 0 ]; then sudo_cmd=(); else sudo_cmd=(sudo); fi
+  "${sudo_cmd[@]}" apt-get update
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "ensure-deps: installing npm dev dependencies"
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+fi

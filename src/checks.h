@@ -1,0 +1,52 @@
+// Shape and size checks shared by the entry points.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <initializer_list>
+#include <string>
+
+namespace attnkit {
+namespace detail {
+
+// Largest element count an entry point accepts for one buffer: 2^31 − 1
+// bytes' worth of floats, so that byte offsets fit a signed 32-bit integer in
+// the WebAssembly build.
+constexpr std::size_t kMaxElements = (std::size_t{1} << 31) / sizeof(float) - 1;
+
+// Multiplies the factors into *product; returns false if the product would
+// exceed kMaxElements.
+inline bool checked_product(std::initializer_list<std::size_t> factors, std::size_t* product) {
+  std::size_t p = 1;
+  for (std::size_t f : factors) {
+    if (f != 0 && p > kMaxElements / f) {
+      return false;
+    }
+    p *= f;
+  }
+  *product = p;
+  return true;
+}
+
+// Heap buffer of floats released on scope exit. Uses malloc so that an
+// allocation failure comes back as a null pointer instead of an abort.
+class FloatBuffer {
+ public:
+  explicit FloatBuffer(std::size_t count)
+      : data_(static_cast<float*>(std::malloc((count ? count : 1) * sizeof(float)))) {}
+  ~FloatBuffer() { std::free(data_); }
+  FloatBuffer(const FloatBuffer&) = delete;
+  FloatBuffer& operator=(const FloatBuffer&) = delete;
+
+  float* get() const { return data_; }
+  explicit operator bool() const { return data_ != nullptr; }
+
+ private:
+  float* data_;
+};
+
+inline std::string to_string_size(std::size_t n) { return std::to_string(n); }
+
+}  // namespace detail
+}  // namespace attnkit

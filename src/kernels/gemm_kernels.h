@@ -1,0 +1,95 @@
+// Matrix product with a transposed right-hand side, C = A · Bᵀ (+ bias), as
+// nn.Linear applies its weight. B is packed once into column panels so the
+// micro-kernel broadcasts one element of A against a vector of B.
+#pragma once
+
+#include <cstddef>
+
+#include "kernels/simd.h"
+
+namespace attnkit {
+namespace kernels {
+
+constexpr std::size_t kGemmRows = 4;               // rows of A per micro-tile
+constexpr std::size_t kGemmCols = 2 * kLanes;      // columns of C per panel
+
+// Number of floats pack_transposed_panels() writes for B [n, k].
+inline std::size_t packed_panels_floats(std::size_t n, std::size_t k) {
+  const std::size_t panels = (n + kGemmCols - 1) / kGemmCols;
+  return panels * kGemmCols * k;
+}
+
+// Packs B [n, k] (row-major) into panels: panel p holds
+// packed[p][kk][j] = B[p·kGemmCols + j][kk], zero beyond row n.
+inline void pack_transposed_panels(const float* b, std::size_t n, std::size_t k, float* packed) {
+  for (std::size_t n0 = 0; n0 < n; n0 += kGemmCols) {
+    float* panel = packed + (n0 / kGemmCols) * kGemmCols * k;
+    for (std::size_t kk = 0; kk < k; ++kk) {
+      for (std::size_t j = 0; j < kGemmCols; ++j) {
+        panel[kk * kGemmCols + j] = n0 + j < n ? b[(n0 + j) * k + kk] : 0.0f;
+      }
+    }
+  }
+}
+
+// Computes rows [rows] × kGemmCols of C from `rows` rows of A and one panel.
+// tile receives the result with row stride kGemmCols.
+template <std::size_t kRows>
+inline void gemm_micro_tile(const float* a, std::size_t a_stride, const float* panel,
+                            std::size_t k, float* tile) {
+  Batch acc0[kRows];
+  Batch acc1[kRows];
+  for (std::size_t r = 0; r < kRows; ++r) {
+    acc0[r] = Batch(0.0f);
+    acc1[r] = Batch(0.0f);
+  }
+
+  for (std::size_t kk = 0; kk < k; ++kk) {
+    const Batch vb0 = Batch::load_unaligned(panel + kk * kGemmCols);
+    const Batch vb1 = Batch::load_unaligned(panel + kk * kGemmCols + kLanes);
+    for (std::size_t r = 0; r < kRows; ++r) {
+      const Batch va(a[r * a_stride + kk]);
+      acc0[r] = xsimd::fma(va, vb0, acc0[r]);
+      acc1[r] = xsimd::fma(va, vb1, acc1[r]);
+    }
+  }
+
+  for (std::size_t r = 0; r < kRows; ++r) {
+    acc0[r].store_unaligned(tile + r * kGemmCols);
+    acc1[r].store_unaligned(tile + r * kGemmCols + kLanes);
+  }
+}
+
+// Computes C [m, n] = A [m, k] · Bᵀ + bias, with B given as packed panels and
+// bias [n] or null. C may not alias A.
+inline void gemm_packed(const float* a, std::size_t m, std::size_t k, const float* packed,
+                        std::size_t n, const float* bias, float* c) {
+  float tile[kGemmRows * kGemmCols];
+
+  for (std::size_t n0 = 0; n0 < n; n0 += kGemmCols) {
+    const float* panel = packed + (n0 / kGemmCols) * kGemmCols * k;
+    const std::size_t cols = n - n0 < kGemmCols ? n - n0 : kGemmCols;
+
+    for (std::size_t m0 = 0; m0 < m; m0 += kGemmRows) {
+      const std::size_t rows = m - m0 < kGemmRows ? m - m0 : kGemmRows;
+      if (rows == kGemmRows) {
+        gemm_micro_tile<kGemmRows>(a + m0 * k, k, panel, k, tile);
+      } else {
+        for (std::size_t r = 0; r < rows; ++r) {
+          gemm_micro_tile<1>(a + (m0 + r) * k, k, panel, k, tile + r * kGemmCols);
+        }
+      }
+
+      // Only the valid columns are written, so C may end right after row m.
+      for (std::size_t r = 0; r < rows; ++r) {
+        float* c_row = c + (m0 + r) * n + n0;
+        for (std::size_t j = 0; j < cols; ++j) {
+          c_row[j] = tile[r * kGemmCols + j] + (bias ? bias[n0 + j] : 0.0f);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace kernels
+}  // namespace attnkit

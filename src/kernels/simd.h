@@ -1,0 +1,70 @@
+// Shared xsimd definitions for the kernels.
+//
+// Every kernel is written once against xsimd::batch<float, Arch>. The native
+// build compiles for the best instruction set the compiler targets
+// (-march=native by default). The WebAssembly build compiles xsimd's SSE4.1
+// path with -msimd128 -msse4.1, and Emscripten lowers those intrinsics to
+// SIMD128 instructions.
+#pragma once
+
+#include <xsimd/xsimd.hpp>
+
+#include <cstddef>
+
+namespace attnkit {
+namespace kernels {
+
+using Arch = xsimd::default_arch;
+using Batch = xsimd::batch<float, Arch>;
+constexpr std::size_t kLanes = Batch::size;
+
+// Rounds n down to a multiple of the vector width.
+inline std::size_t round_down_to_lanes(std::size_t n) { return n - n % kLanes; }
+
+// Returns the sum of a[i] * b[i] for i < n, accumulated in float.
+inline float dot(const float* a, const float* b, std::size_t n) {
+  const std::size_t n_vec = round_down_to_lanes(n);
+
+  Batch vacc(0.0f);
+  for (std::size_t i = 0; i < n_vec; i += kLanes) {
+    vacc = xsimd::fma(Batch::load_unaligned(a + i), Batch::load_unaligned(b + i), vacc);
+  }
+
+  float acc = xsimd::hadd(vacc);
+  for (std::size_t i = n_vec; i < n; ++i) {
+    acc += a[i] * b[i];
+  }
+  return acc;
+}
+
+// Computes y[i] += alpha * x[i] for i < n.
+inline void axpy(float alpha, const float* x, float* y, std::size_t n) {
+  const std::size_t n_vec = round_down_to_lanes(n);
+  const Batch valpha(alpha);
+
+  for (std::size_t i = 0; i < n_vec; i += kLanes) {
+    const Batch vy = xsimd::fma(valpha, Batch::load_unaligned(x + i), Batch::load_unaligned(y + i));
+    vy.store_unaligned(y + i);
+  }
+
+  for (std::size_t i = n_vec; i < n; ++i) {
+    y[i] += alpha * x[i];
+  }
+}
+
+// Computes y[i] *= alpha for i < n.
+inline void scale_in_place(float alpha, float* y, std::size_t n) {
+  const std::size_t n_vec = round_down_to_lanes(n);
+  const Batch valpha(alpha);
+
+  for (std::size_t i = 0; i < n_vec; i += kLanes) {
+    (Batch::load_unaligned(y + i) * valpha).store_unaligned(y + i);
+  }
+
+  for (std::size_t i = n_vec; i < n; ++i) {
+    y[i] *= alpha;
+  }
+}
+
+}  // namespace kernels
+}  // namespace attnkit

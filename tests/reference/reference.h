@@ -1,0 +1,93 @@
+// Float64 reference implementations for the native tests, written with plain
+// loops straight from the formulas and sharing no code with src/.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+namespace reference {
+
+// softmax(q·kᵀ·scale)·v for one head in double.
+// q: [q_len, dim], k: [kv_len, dim], v: [kv_len, v_dim]; returns [q_len, v_dim].
+// Rows without keys come back as zeros.
+inline std::vector<double> attention_head(const float* q, const float* k, const float* v,
+                                          std::size_t q_len, std::size_t kv_len,
+                                          std::size_t dim, std::size_t v_dim, double scale,
+                                          std::size_t q_stride, std::size_t kv_stride,
+                                          std::size_t v_stride) {
+  std::vector<double> out(q_len * v_dim, 0.0);
+  std::vector<double> scores(kv_len);
+  for (std::size_t i = 0; i < q_len; ++i) {
+    double max_score = -std::numeric_limits<double>::infinity();
+    for (std::size_t j = 0; j < kv_len; ++j) {
+      double s = 0.0;
+      for (std::size_t d = 0; d < dim; ++d) {
+        s += static_cast<double>(q[i * q_stride + d]) * static_cast<double>(k[j * kv_stride + d]);
+      }
+      scores[j] = s * scale;
+      max_score = std::max(max_score, scores[j]);
+    }
+    double total = 0.0;
+    for (std::size_t j = 0; j < kv_len; ++j) {
+      scores[j] = std::exp(scores[j] - max_score);
+      total += scores[j];
+    }
+    for (std::size_t j = 0; j < kv_len; ++j) {
+      for (std::size_t d = 0; d < v_dim; ++d) {
+        out[i * v_dim + d] += scores[j] / total * static_cast<double>(v[j * v_stride + d]);
+      }
+    }
+  }
+  return out;
+}
+
+// Attention over [batch, heads, seq, dim] tensors; returns [batch, heads, q_len, v_dim].
+inline std::vector<double> attention_bhsd(const std::vector<float>& q, const std::vector<float>& k,
+                                          const std::vector<float>& v, std::size_t batch,
+                                          std::size_t heads, std::size_t kv_heads,
+                                          std::size_t q_len, std::size_t kv_len,
+                                          std::size_t dim, std::size_t v_dim, double scale) {
+  std::vector<double> out;
+  out.reserve(batch * heads * q_len * v_dim);
+  for (std::size_t b = 0; b < batch; ++b) {
+    for (std::size_t h = 0; h < heads; ++h) {
+      const std::size_t kvh = h / (heads / kv_heads);
+      const std::vector<double> head = attention_head(
+          q.data() + (b * heads + h) * q_len * dim, k.data() + (b * kv_heads + kvh) * kv_len * dim,
+          v.data() + (b * kv_heads + kvh) * kv_len * v_dim, q_len, kv_len, dim, v_dim, scale, dim,
+          dim, v_dim);
+      out.insert(out.end(), head.begin(), head.end());
+    }
+  }
+  return out;
+}
+
+// RoPE on x [batch, seq, heads, dim] in double, with θᵢ = base^(−2i/dim).
+inline std::vector<double> rope(const std::vector<float>& x, std::size_t batch, std::size_t seq,
+                                std::size_t heads, std::size_t dim, double base,
+                                bool interleaved, long long offset) {
+  std::vector<double> out(x.begin(), x.end());
+  const std::size_t half = dim / 2;
+  for (std::size_t b = 0; b < batch; ++b) {
+    for (std::size_t s = 0; s < seq; ++s) {
+      for (std::size_t h = 0; h < heads; ++h) {
+        const std::size_t base_index = ((b * seq + s) * heads + h) * dim;
+        for (std::size_t i = 0; i < half; ++i) {
+          const double theta = std::pow(base, -2.0 * static_cast<double>(i) / dim);
+          const double angle = static_cast<double>(offset + static_cast<long long>(s)) * theta;
+          const std::size_t ia = interleaved ? 2 * i : i;
+          const std::size_t ib = interleaved ? 2 * i + 1 : i + half;
+          const double a = x[base_index + ia];
+          const double c = x[base_index + ib];
+          out[base_index + ia] = a * std::cos(angle) - c * std::sin(angle);
+          out[base_index + ib] = a * std::sin(angle) + c * std::cos(angle);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace reference

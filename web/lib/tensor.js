@@ -1,0 +1,72 @@
+// The Tensor class and the shape checks shared by every operation.
+
+/**
+ * A row-major float32 tensor. Any object with `data` and `dims` works as
+ * an input; the class only adds the length check at construction.
+ */
+export class Tensor {
+  /**
+   * @param {Float32Array|Uint16Array} data values in row-major order
+   * @param {readonly number[]} dims non-negative integer sizes
+   */
+  constructor(data, dims) {
+    checkTensor('Tensor', 'data', { data, dims }, { allowFloat16: true });
+    this.data = data;
+    this.dims = Object.freeze([...dims]);
+  }
+
+  /** Number of elements, the product of dims. */
+  get size() {
+    return this.data.length;
+  }
+}
+
+/** Formats dims as "[2, 3, 4]" for messages. */
+export function formatDims(dims) {
+  return Array.isArray(dims) || ArrayBuffer.isView(dims) ? `[${Array.from(dims).join(', ')}]` : String(dims);
+}
+
+/** Describes a value for an error message: its type and, for arrays, length. */
+export function describe(value) {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${value.length})`;
+  if (Array.isArray(value)) return `Array(${value.length})`;
+  if (typeof value === 'object') return value.constructor ? value.constructor.name : 'object';
+  return `${typeof value} ${String(value)}`;
+}
+
+/**
+ * Checks that `tensor` is { data: Float32Array, dims } with data.length
+ * equal to the product of dims. Throws TypeError for wrong types and
+ * RangeError for wrong sizes; messages start with "op: name".
+ */
+export function checkTensor(op, name, tensor, { allowFloat16 = false } = {}) {
+  if (tensor === null || typeof tensor !== 'object') {
+    throw new TypeError(`${op}: ${name} must be a tensor { data: Float32Array, dims: number[] }, got ${describe(tensor)}`);
+  }
+  const { data, dims } = tensor;
+  const float16 = allowFloat16 && data instanceof Uint16Array;
+  if (!(data instanceof Float32Array) && !float16) {
+    const expected = allowFloat16 ? 'a Float32Array or a Uint16Array of float16 bits' : 'a Float32Array';
+    throw new TypeError(`${op}: ${name}.data must be ${expected}, got ${describe(data)}`);
+  }
+  if (!Array.isArray(dims) && !(ArrayBuffer.isView(dims) && !(dims instanceof DataView))) {
+    throw new TypeError(`${op}: ${name}.dims must be an array of integers, got ${describe(dims)}`);
+  }
+  let size = 1;
+  for (let i = 0; i < dims.length; i += 1) {
+    const d = dims[i];
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
+      throw new RangeError(
+        `${op}: ${name}.dims[${i}] must be a non-negative integer, got ${String(d)} in dims ${formatDims(dims)}`,
+      );
+    }
+    size *= d;
+  }
+  if (size !== data.length) {
+    throw new RangeError(
+      `${op}: ${name} has ${data.length} elements, but dims ${formatDims(dims)} need ${size}`,
+    );
+  }
+}
