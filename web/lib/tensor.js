@@ -6,11 +6,11 @@
  */
 export class Tensor {
   /**
-   * @param {Float32Array|Uint16Array} data values in row-major order
+   * @param {Float32Array} data values in row-major order
    * @param {readonly number[]} dims non-negative integer sizes
    */
   constructor(data, dims) {
-    checkTensor('Tensor', 'data', { data, dims }, { allowFloat16: true });
+    checkTensor('Tensor', 'tensor', { data, dims });
     this.data = data;
     this.dims = Object.freeze([...dims]);
   }

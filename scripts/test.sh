@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every test suite: the native GoogleTest suite through CTest and the
+# Jest suites, after installing what is missing and building both targets.
+# Ends with one line "N passed, N failed" that counts all suites, and exits
+# non-zero when any test failed or a suite could not run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-deps.sh || { echo "test: installing dependencies failed"; echo "0 passed, 1 failed"; exit 1; }
+if ! node scripts/build.mjs; then
+  echo "test: the build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+total_passed=0
+total_failed=0
+add_counts() {  # suite passed failed
+  echo "test: $1: $2 passed, $3 failed"
+  total_passed=$((total_passed + $2))
+  total_failed=$((total_failed + $3))
+}
+
+# Native suite. CTest closes with "N% tests passed, F tests failed out of T".
+ctest --test-dir build/native --output-on-failure -j2 2>&1 | tee build/ctest.log
+summary=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' build/ctest.log | tail -1)
+if [ -n "$summary" ]; then
+  failed=$(echo "$summary" | sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/')
+  total=$(echo "$summary" | sed -E 's/.* failed out of ([0-9]+).*/\1/')
+  add_counts ctest $((total - failed)) "$failed"
+else
+  add_counts ctest 0 1
+fi
+
+# JavaScript suites (Jest in Node, including the conformance runner).
+rm -f build/jest.json
+node --experimental-vm-modules node_modules/jest/bin/jest.js --json --outputFile=build/jest.json 2>&1 \
+  | grep -v 'ExperimentalWarning\|--trace-warnings'
+if [ -f build/jest.json ]; then
+  read -r jest_passed jest_failed jest_broken < <(node -e '
+    const r = require("./build/jest.json");
+    const broken = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length;
+    console.log(r.numPassedTests, r.numFailedTests, broken);')
+  add_counts jest "$jest_passed" $((jest_failed + jest_broken))
+else
+  add_counts jest 0 1
+fi
+
+echo "${total_passed} passed, ${total_failed} failed"
+[ "$total_failed" -eq 0 ]
