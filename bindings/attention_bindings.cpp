@@ -1,16 +1,16 @@
-// Embind layer of the WebAssembly module. It only translates: JavaScript
-// passes heap offsets and plain shape objects, and each function returns
-// null on success or { code, message } with the C++ Status. No function
-// throws or aborts, so the module stays usable after an error.
+// Embind functions of attention and multi-head attention.
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
 #include <cstdint>
 
 #include "attnkit/attnkit.h"
+#include "binding_utils.h"
 
 namespace {
 
+using bindings::from_offset;
+using bindings::to_js;
 using emscripten::val;
 
 // Shape and options of attention() as JavaScript passes them.
@@ -37,31 +37,6 @@ struct MultiheadArgs {
   bool has_scale = false;
   float scale = 0.0f;
 };
-
-struct RopeArgs {
-  std::uint32_t batch = 0;
-  std::uint32_t seq_len = 0;
-  std::uint32_t num_heads = 0;
-  std::uint32_t head_dim = 0;
-  double base = 10000.0;
-  bool interleaved = true;
-  double position_offset = 0.0;
-};
-
-template <class T>
-T* from_offset(std::uintptr_t offset) {
-  return reinterpret_cast<T*>(offset);
-}
-
-val to_js(const attnkit::Status& status) {
-  if (status.ok()) {
-    return val::null();
-  }
-  val error = val::object();
-  error.set("code", static_cast<int>(status.code));
-  error.set("message", status.message);
-  return error;
-}
 
 attnkit::AttentionLayout to_layout(int code) {
   return code == 1 ? attnkit::AttentionLayout::kBSHD : attnkit::AttentionLayout::kBHSD;
@@ -108,26 +83,9 @@ val multihead_attention(std::uintptr_t q, std::uintptr_t k, std::uintptr_t v,
       from_offset<float>(out), shape, options));
 }
 
-val rope(std::uintptr_t x, std::uintptr_t out, const RopeArgs& args) {
-  attnkit::RopeShape shape;
-  shape.batch = args.batch;
-  shape.seq_len = args.seq_len;
-  shape.num_heads = args.num_heads;
-  shape.head_dim = args.head_dim;
-  attnkit::RopeOptions options;
-  options.base = args.base;
-  options.interleaved = args.interleaved;
-  options.position_offset = static_cast<std::int64_t>(args.position_offset);
-  return to_js(attnkit::apply_rope(from_offset<const float>(x), from_offset<float>(out), shape,
-                                   options));
-}
-
-std::string version() { return attnkit::kVersion; }
-std::string simd() { return attnkit::simd_name(); }
-
 }  // namespace
 
-EMSCRIPTEN_BINDINGS(attnkit) {
+EMSCRIPTEN_BINDINGS(attnkit_attention) {
   emscripten::value_object<AttentionArgs>("AttentionArgs")
       .field("batch", &AttentionArgs::batch)
       .field("numHeads", &AttentionArgs::num_heads)
@@ -148,18 +106,6 @@ EMSCRIPTEN_BINDINGS(attnkit) {
       .field("headDim", &MultiheadArgs::head_dim)
       .field("hasScale", &MultiheadArgs::has_scale)
       .field("scale", &MultiheadArgs::scale);
-  emscripten::value_object<RopeArgs>("RopeArgs")
-      .field("batch", &RopeArgs::batch)
-      .field("seqLen", &RopeArgs::seq_len)
-      .field("numHeads", &RopeArgs::num_heads)
-      .field("headDim", &RopeArgs::head_dim)
-      .field("base", &RopeArgs::base)
-      .field("interleaved", &RopeArgs::interleaved)
-      .field("positionOffset", &RopeArgs::position_offset);
-
   emscripten::function("attention", &attention);
   emscripten::function("multiheadAttention", &multihead_attention);
-  emscripten::function("rope", &rope);
-  emscripten::function("version", &version);
-  emscripten::function("simd", &simd);
 }
