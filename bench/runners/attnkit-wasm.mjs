@@ -1,0 +1,124 @@
+// attnkit's WebAssembly build through the package's public API.
+import { loadAttnkit, Tensor } from '../../web/lib/attnkit.js';
+
+// Returns the option error of an unsupported feature, or null when the
+// library accepts it.
+function rejectsOption(call) {
+  try {
+    call();
+    return null;
+  } catch (error) {
+    return error.message;
+  }
+}
+
+export async function create({ threads }) {
+  const options = threads > 1 ? { threads } : {};
+  let ak;
+  let note = '';
+  try {
+    ak = await loadAttnkit(options);
+  } catch (error) {
+    // Builds without a threads option reject it; fall back to one thread.
+    note = `threads option rejected (${error.message}); single-thread build`;
+    ak = await loadAttnkit();
+  }
+  const activeThreads = typeof ak.threads === 'number' ? ak.threads : 1;
+  if (threads > 1 && activeThreads !== threads) {
+    note ||= `${threads} threads requested, the package runs ${activeThreads}`;
+  }
+  const memory = () => (ak.memoryBytes ? ak.memoryBytes() : undefined);
+
+  return {
+    name: 'attnkit wasm',
+    threads: activeThreads,
+    note,
+    prepare(workload, inputs) {
+      const s = workload.shape;
+      if (threads > 1 && activeThreads === 1) {
+        return { unsupported: note || 'no multi-threaded build' };
+      }
+
+      if (workload.kind === 'rope') {
+        const x = new Tensor(inputs.x, [s.batch, s.seqLen, s.heads, s.dim]);
+        let out;
+        const variants = [
+          { variant: 'copying', form: 'ak.rope(Tensor)', run: () => { out = ak.rope(x); }, output: () => out.data },
+        ];
+        if (typeof ak.alloc !== 'function') {
+          variants.push({ variant: 'in wasm memory', unsupported: 'ak.alloc is not available in this build' });
+        } else {
+          const hx = ak.alloc(x.dims);
+          hx.data.set(inputs.x);
+          const hout = ak.alloc(x.dims);
+          variants.push({
+            variant: 'in wasm memory',
+            form: 'ak.rope(ak.alloc tensor, { out })',
+            run: () => ak.rope(hx, { out: hout }),
+            output: () => hout.data,
+            dispose: () => { hx.dispose(); hout.dispose(); },
+          });
+        }
+        return variants;
+      }
+
+      const q = new Tensor(inputs.q, [s.batch, s.heads, s.qLen, s.dim]);
+      const k = new Tensor(inputs.k, [s.batch, s.kvHeads, s.kvLen, s.dim]);
+      const v = new Tensor(inputs.v, [s.batch, s.kvHeads, s.kvLen, s.dim]);
+      let out;
+
+      if (workload.kind === 'mha') {
+        const o = new Tensor(inputs.o, [s.heads * s.dim, s.heads * s.dim]);
+        return { form: 'ak.multiheadAttention', run: () => { out = ak.multiheadAttention(q, k, v, o); }, output: () => out.data };
+      }
+
+      const attnOptions = s.causal ? { causal: true } : undefined;
+      if (s.causal) {
+        const rejected = rejectsOption(() => ak.attention(
+          new Tensor(new Float32Array(4), [1, 1, 2, 2]), new Tensor(new Float32Array(4), [1, 1, 2, 2]),
+          new Tensor(new Float32Array(4), [1, 1, 2, 2]), { causal: true }));
+        if (rejected) return { unsupported: `causal attention is not available: ${rejected}` };
+      }
+
+      const copying = {
+        variant: s.qLen === 1 ? 'copying' : '',
+        form: 'ak.attention',
+        run: () => { out = ak.attention(q, k, v, attnOptions); },
+        output: () => out.data,
+      };
+      if (workload.longContext) {
+        const before = memory();
+        copying.extraMemoryBytes = () => {
+          // Growth of the WebAssembly memory beyond the four tensors that the
+          // call copies in and out; the allocator's slack counts too.
+          const after = memory();
+          if (before === undefined || after === undefined) return undefined;
+          return Math.max(0, after - before - 4 * inputs.q.byteLength);
+        };
+      }
+      if (s.qLen !== 1) return copying;
+
+      // Decode: the KV cache stays in WebAssembly memory between tokens.
+      if (typeof ak.alloc !== 'function') {
+        return [copying, { variant: 'KV cache in wasm memory', unsupported: 'ak.alloc is not available in this build' }];
+      }
+      const hq = ak.alloc(q.dims);
+      const hk = ak.alloc(k.dims);
+      const hv = ak.alloc(v.dims);
+      const hout = ak.alloc([s.batch, s.heads, s.qLen, s.dim]);
+      hq.data.set(inputs.q);
+      hk.data.set(inputs.k);
+      hv.data.set(inputs.v);
+      return [
+        copying,
+        {
+          variant: 'KV cache in wasm memory',
+          form: 'ak.attention(ak.alloc tensors, { out })',
+          run: () => ak.attention(hq, hk, hv, { out: hout }),
+          output: () => hout.data,
+          dispose: () => [hq, hk, hv, hout].forEach((t) => t.dispose()),
+        },
+      ];
+    },
+  };
+}
