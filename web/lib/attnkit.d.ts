@@ -1,7 +1,9 @@
 /**
  * attnkit: attention and rotary position embedding kernels compiled to
- * WebAssembly. Every function copies its inputs into WebAssembly memory and
- * returns new tensors; no returned value is a view into the heap.
+ * WebAssembly. By default every function copies its inputs into WebAssembly
+ * memory and returns new tensors. Tensors from {@link Attnkit.alloc} live in
+ * WebAssembly memory: they are read in place as inputs, and the `out` option
+ * writes a result into one without a copy.
  */
 
 /** A row-major tensor: `data.length` equals the product of `dims`. */
@@ -25,14 +27,46 @@ export declare class Tensor implements TensorLike {
   readonly size: number;
 }
 
+/**
+ * A float32 tensor in WebAssembly memory, from {@link Attnkit.alloc}.
+ *
+ * `data` returns a new Float32Array view on each access. Growing the
+ * WebAssembly memory (any allocation may grow it) detaches every earlier
+ * view, whose length then reads 0, so read `data` again after each call
+ * instead of keeping a view. The values themselves never move.
+ */
+export declare class HeapTensor implements TensorLike {
+  /** @throws {TypeError} after dispose(). */
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+  /** Number of elements. */
+  readonly size: number;
+  /** True once dispose() has run. */
+  readonly disposed: boolean;
+  /** Frees the memory. Later calls do nothing, and nothing else frees it. */
+  dispose(): void;
+}
+
+/** The `out` option shared by every operation. */
+export interface OutOption {
+  /**
+   * A tensor from this module's alloc() with the result's dims. The result
+   * is written there and `out` is returned. It may not overlap an input.
+   * @throws {TypeError} if out is not a live alloc() tensor of this module.
+   * @throws {RangeError} if its size or dims differ from the result's, or it
+   *   overlaps an input.
+   */
+  out?: HeapTensor;
+}
+
 /** Options of {@link Attnkit.attention}. */
-export interface AttentionOptions {
+export interface AttentionOptions extends OutOption {
   /** Multiplier of Q·Kᵀ; default 1/√headDim. Replaces the default, never multiplies it. */
   scale?: number;
 }
 
 /** Options of {@link Attnkit.multiheadAttention}. */
-export interface MultiheadAttentionOptions {
+export interface MultiheadAttentionOptions extends OutOption {
   /** Multiplier of Q·Kᵀ; default 1/√headDim. */
   scale?: number;
   /** Bias [E] added after the output projection, like out_proj.bias. */
@@ -40,7 +74,7 @@ export interface MultiheadAttentionOptions {
 }
 
 /** Options of {@link Attnkit.rope}. */
-export interface RopeOptions {
+export interface RopeOptions extends OutOption {
   /** θ base: pair i turns by position · base^(−2i/headDim). Default 10000. */
   base?: number;
   /**
@@ -74,7 +108,7 @@ export interface Attnkit {
    *   is unknown or of the wrong type.
    * @throws {RangeError} if lengths, ranks or dims do not match as above.
    */
-  attention(q: TensorLike, k: TensorLike, v: TensorLike, options?: AttentionOptions): Tensor;
+  attention(q: TensorLike, k: TensorLike, v: TensorLike, options?: AttentionOptions): Tensor | HeapTensor;
 
   /**
    * Multi-head attention on projected inputs q, k, v [batch, heads, seq,
@@ -91,7 +125,7 @@ export interface Attnkit {
     v: TensorLike,
     o: TensorLike,
     options?: MultiheadAttentionOptions,
-  ): Tensor;
+  ): Tensor | HeapTensor;
 
   /**
    * Rotary position embedding of x [batch, seq, heads, headDim] (headDim
@@ -100,7 +134,20 @@ export interface Attnkit {
    * @throws {TypeError} for wrong data types or unknown options.
    * @throws {RangeError} for an odd headDim or mismatched dims.
    */
-  rope(x: TensorLike, options?: RopeOptions): Tensor;
+  rope(x: TensorLike, options?: RopeOptions): Tensor | HeapTensor;
+
+  /**
+   * Allocates a zero-filled tensor of `dims` in WebAssembly memory, for
+   * loops that call attnkit on every token: such inputs are not copied.
+   * Call dispose() when done.
+   * @throws {TypeError} if dims is not an array.
+   * @throws {RangeError} if a dim is not a non-negative integer or the
+   *   memory cannot hold the tensor.
+   */
+  alloc(dims: readonly number[]): HeapTensor;
+
+  /** Current size of the WebAssembly memory in bytes. */
+  memoryBytes(): number;
 }
 
 /** Options of {@link loadAttnkit}. */

@@ -1,6 +1,8 @@
-// The only code that touches WebAssembly memory. Each call allocates its
-// buffers, copies inputs in, runs the kernel, copies outputs out and frees
-// every buffer in `finally`, so no public value is a view into the heap.
+// The only code that touches WebAssembly memory. By default each call
+// allocates its buffers, copies inputs in, runs the kernel, copies outputs
+// out and frees every buffer in `finally`. Tensors from ak.alloc() live in
+// WebAssembly memory: as inputs their pointers go straight to the kernels,
+// and as the `out` option they receive the result without a copy.
 
 const BYTES_PER_FLOAT = 4;
 
@@ -26,38 +28,194 @@ export function statusError(op, status) {
   return new RangeError(message);
 }
 
+// Per-module state of heap tensors: the live allocations (pointer → byte
+// length) and the `out` tensor of the call in progress.
+const heapStates = new WeakMap();
+
+function heapState(module) {
+  let state = heapStates.get(module);
+  if (!state) {
+    state = { live: new Map(), pendingOut: null, outUsed: false };
+    heapStates.set(module, state);
+  }
+  return state;
+}
+
+/**
+ * Returns the byte offset of `array` when it is a view that lies inside one
+ * live ak.alloc() tensor of `module`, otherwise -1 (the array is copied).
+ */
+function heapOffset(module, array) {
+  if (array.buffer !== module.HEAPF32.buffer) return -1;
+  const start = array.byteOffset;
+  const end = start + array.byteLength;
+  for (const [ptr, bytes] of heapState(module).live) {
+    if (start >= ptr && end <= ptr + bytes) return start;
+  }
+  return -1;
+}
+
+/**
+ * A float32 tensor stored in WebAssembly memory, returned by ak.alloc().
+ * `data` is a new Float32Array view on each access, because growing the
+ * memory detaches every earlier view (their length becomes 0).
+ */
+export class HeapTensor {
+  #module;
+  #ptr;
+  #size;
+
+  constructor(module, ptr, dims, size) {
+    this.#module = module;
+    this.#ptr = ptr;
+    this.#size = size;
+    this.dims = Object.freeze([...dims]);
+  }
+
+  /** A view of the elements; throws after dispose(). */
+  get data() {
+    if (this.#ptr === 0) throw new TypeError('HeapTensor: data was read after dispose()');
+    return new Float32Array(this.#module.HEAPF32.buffer, this.#ptr, this.#size);
+  }
+
+  /** Number of elements, the product of dims. */
+  get size() {
+    return this.#size;
+  }
+
+  /** True once dispose() has run. */
+  get disposed() {
+    return this.#ptr === 0;
+  }
+
+  /** Frees the memory. Later calls do nothing. */
+  dispose() {
+    if (this.#ptr === 0) return;
+    heapState(this.#module).live.delete(this.#ptr);
+    this.#module._free(this.#ptr);
+    this.#ptr = 0;
+  }
+
+  /** @internal Returns [module, pointer] for the wrapper in attnkit.js. */
+  static location(tensor) {
+    return [tensor.#module, tensor.#ptr];
+  }
+}
+
+/** Allocates a zero-filled HeapTensor of `dims` in `module`'s memory. */
+export function allocHeapTensor(module, dims) {
+  const op = 'alloc';
+  if (!Array.isArray(dims)) {
+    throw new TypeError(`${op}: dims must be an array of integers, got ${dims === null ? 'null' : typeof dims}`);
+  }
+  let size = 1;
+  dims.forEach((d, i) => {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
+      throw new RangeError(`${op}: dims[${i}] must be a non-negative integer, got ${String(d)}`);
+    }
+    size *= d;
+  });
+  const ptr = allocate(module, op, size);
+  const bytes = Math.max(size, 1) * BYTES_PER_FLOAT;
+  module.HEAPU8.fill(0, ptr, ptr + bytes);
+  heapState(module).live.set(ptr, bytes);
+  return new HeapTensor(module, ptr, dims, size);
+}
+
+/**
+ * Runs `call()` with `out` (a HeapTensor of `module`) as the destination of
+ * the next callWithHeap() output. Throws when the operation did not use it.
+ */
+export function withOutput(module, op, out, call) {
+  const state = heapState(module);
+  state.pendingOut = out;
+  state.outUsed = false;
+  try {
+    const result = call();
+    if (!state.outUsed) throw new TypeError(`${op}: the out option is not supported by this operation`);
+    return result;
+  } finally {
+    state.pendingOut = null;
+  }
+}
+
+function overlaps(a, aBytes, b, bBytes) {
+  return a < b + bBytes && b < a + aBytes;
+}
+
 /**
  * Runs `invoke(inputPtrs, outputPtrs)` with each Float32Array of `inputs`
- * copied into the heap (null entries become pointer 0) and a buffer of
- * each length in `outputLengths`, then returns the outputs as new
- * Float32Arrays. `invoke` returns null or a { code, message } status.
+ * in the heap (null entries become pointer 0) and a buffer of each length
+ * in `outputLengths`, then returns the outputs as Float32Arrays.
+ * `invoke` returns null or a { code, message } status.
+ *
+ * Inputs that are views of ak.alloc() tensors are passed by pointer; other
+ * inputs are copied in. With an `out` tensor pending (withOutput), the only
+ * output is written there and returned as a view of it; otherwise outputs
+ * are copied out into new arrays.
  */
 export function callWithHeap(module, op, inputs, outputLengths, invoke) {
+  const state = heapState(module);
+  const out = state.pendingOut;
+  // Offsets are read before any allocation, which may grow the memory and
+  // detach the views; growth never moves the data.
+  const inputOffsets = inputs.map((array) => (array ? heapOffset(module, array) : -1));
   const inputPtrs = [];
   const outputPtrs = [];
+  const owned = [];
   try {
-    const totalFloats =
-      inputs.reduce((n, a) => n + (a ? a.length : 0), 0) + outputLengths.reduce((n, m) => n + m, 0);
+    let outPtr = 0;
+    if (out) {
+      [, outPtr] = HeapTensor.location(out);
+      if (outputLengths.length !== 1) throw new TypeError(`${op}: the out option is not supported by this operation`);
+      if (out.size !== outputLengths[0]) {
+        throw new RangeError(`${op}: out has ${out.size} elements, but the result has ${outputLengths[0]}`);
+      }
+      inputs.forEach((array, i) => {
+        if (array && inputOffsets[i] >= 0 && overlaps(inputOffsets[i], array.byteLength, outPtr, out.size * BYTES_PER_FLOAT)) {
+          throw new RangeError(`${op}: out overlaps input ${i}; pass a separate ak.alloc() tensor`);
+        }
+      });
+      state.outUsed = true;
+    }
+
+    const copiedFloats = inputs.reduce((n, a, i) => n + (a && inputOffsets[i] < 0 ? a.length : 0), 0);
+    const totalFloats = copiedFloats + (out ? 0 : outputLengths.reduce((n, m) => n + m, 0));
     if (totalFloats * BYTES_PER_FLOAT > 2 ** 32) {
       throw new RangeError(
         `${op}: inputs and outputs need ${totalFloats * BYTES_PER_FLOAT} bytes, more than the 4 GiB WebAssembly memory`,
       );
     }
-    for (const array of inputs) inputPtrs.push(array ? allocate(module, op, array.length) : 0);
-    for (const length of outputLengths) outputPtrs.push(allocate(module, op, length));
+    inputs.forEach((array, i) => {
+      if (!array) inputPtrs.push(0);
+      else if (inputOffsets[i] >= 0) inputPtrs.push(inputOffsets[i]);
+      else {
+        const ptr = allocate(module, op, array.length);
+        owned.push(ptr);
+        inputPtrs.push(ptr);
+      }
+    });
+    if (out) outputPtrs.push(outPtr);
+    else {
+      for (const length of outputLengths) {
+        const ptr = allocate(module, op, length);
+        owned.push(ptr);
+        outputPtrs.push(ptr);
+      }
+    }
 
     // Read HEAPF32 only after the last allocation: growing memory replaces it.
     const heap = module.HEAPF32;
     inputs.forEach((array, i) => {
-      if (array) heap.set(array, inputPtrs[i] >>> 2);
+      if (array && inputOffsets[i] < 0) heap.set(array, inputPtrs[i] >>> 2);
     });
 
     const status = invoke(inputPtrs, outputPtrs);
     if (status) throw statusError(op, status);
 
+    if (out) return [out.data];
     return outputPtrs.map((ptr, i) => module.HEAPF32.slice(ptr >>> 2, (ptr >>> 2) + outputLengths[i]));
   } finally {
-    for (const ptr of inputPtrs) if (ptr) module._free(ptr);
-    for (const ptr of outputPtrs) if (ptr) module._free(ptr);
+    for (const ptr of owned) module._free(ptr);
   }
 }
