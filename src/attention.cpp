@@ -1,11 +1,13 @@
 // Entry point for scaled dot-product attention: checks the shape, builds
 // one head view per (batch, query head) and runs the tiled kernel.
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "attnkit/attnkit.h"
 #include "checks.h"
 #include "kernels/attention_kernels.h"
+#include "parallel.h"
 
 namespace attnkit {
 namespace {
@@ -78,35 +80,46 @@ Status scaled_dot_product_attention(const float* q, const float* k, const float*
       strides_for(shape.out_layout, shape.num_heads, shape.q_seq_len, shape.v_head_dim);
   const std::size_t group = shape.num_heads / shape.num_kv_heads;
 
-  detail::FloatBuffer scratch_memory(
-      kernels::AttentionScratch::floats_needed(shape.head_dim, shape.v_head_dim));
+  // One scratch area per thread, carved on this thread: workers must not
+  // allocate (see detail::parallel_for).
+  const std::size_t threads = num_threads();
+  const std::size_t scratch_floats =
+      kernels::AttentionScratch::floats_needed(shape.head_dim, shape.v_head_dim);
+  detail::FloatBuffer scratch_memory(threads * scratch_floats);
   if (!scratch_memory) {
     return Status::ResourceExhausted("attention: could not allocate scratch memory");
   }
-  const kernels::AttentionScratch scratch =
-      kernels::AttentionScratch::carve(scratch_memory.get(), shape.head_dim, shape.v_head_dim);
 
-  for (std::size_t b = 0; b < shape.batch; ++b) {
-    for (std::size_t h = 0; h < shape.num_heads; ++h) {
-      // Query head h reads key/value head h / group (consecutive groups).
-      const std::size_t kv_head = h / group;
-      kernels::HeadView view;
-      view.q = q + b * qs.batch + h * qs.head;
-      view.k = k ? k + b * ks.batch + kv_head * ks.head : nullptr;
-      view.v = v ? v + b * vs.batch + kv_head * vs.head : nullptr;
-      view.out = out + b * os.batch + h * os.head;
-      view.q_stride = qs.row;
-      view.k_stride = ks.row;
-      view.v_stride = vs.row;
-      view.out_stride = os.row;
-      view.q_len = shape.q_seq_len;
-      view.kv_len = shape.kv_seq_len;
-      view.head_dim = shape.head_dim;
-      view.v_head_dim = shape.v_head_dim;
-      view.scale = scale;
-      kernels::attention_head(view, scratch);
-    }
-  }
+  // Work items are (batch, head, block of kRowsPerItem query rows), each
+  // computed by one thread, so the result does not depend on the thread count.
+  constexpr std::size_t kRowsPerItem = 64;
+  const std::size_t row_blocks = (shape.q_seq_len + kRowsPerItem - 1) / kRowsPerItem;
+  detail::parallel_for(shape.batch * shape.num_heads * row_blocks, [&](std::size_t thread_index,
+                                                                       std::size_t item) {
+    const std::size_t b = item / (shape.num_heads * row_blocks);
+    const std::size_t h = item / row_blocks % shape.num_heads;
+    const std::size_t row0 = item % row_blocks * kRowsPerItem;
+    const kernels::AttentionScratch scratch = kernels::AttentionScratch::carve(
+        scratch_memory.get() + thread_index * scratch_floats, shape.head_dim, shape.v_head_dim);
+
+    // Query head h reads key/value head h / group (consecutive groups).
+    const std::size_t kv_head = h / group;
+    kernels::HeadView view;
+    view.q = q + b * qs.batch + h * qs.head + row0 * qs.row;
+    view.k = k ? k + b * ks.batch + kv_head * ks.head : nullptr;
+    view.v = v ? v + b * vs.batch + kv_head * vs.head : nullptr;
+    view.out = out + b * os.batch + h * os.head + row0 * os.row;
+    view.q_stride = qs.row;
+    view.k_stride = ks.row;
+    view.v_stride = vs.row;
+    view.out_stride = os.row;
+    view.q_len = std::min(kRowsPerItem, shape.q_seq_len - row0);
+    view.kv_len = shape.kv_seq_len;
+    view.head_dim = shape.head_dim;
+    view.v_head_dim = shape.v_head_dim;
+    view.scale = scale;
+    kernels::attention_head(view, scratch);
+  });
   return Status::Ok();
 }
 

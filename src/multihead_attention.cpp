@@ -6,6 +6,7 @@
 #include "attnkit/attnkit.h"
 #include "checks.h"
 #include "kernels/gemm_kernels.h"
+#include "parallel.h"
 
 namespace attnkit {
 
@@ -54,8 +55,17 @@ Status multihead_attention(const float* q, const float* k, const float* v,
   }
 
   kernels::pack_transposed_panels(o_weight, embed, embed, packed.get());
-  kernels::gemm_packed(concat.get(), shape.batch * shape.q_seq_len, embed, packed.get(), embed,
-                       o_bias, out);
+
+  // Blocks of output rows go to the threads; every element of out is
+  // computed the same way whichever thread takes its block.
+  constexpr std::size_t kRowsPerItem = 32;
+  const std::size_t rows = shape.batch * shape.q_seq_len;
+  detail::parallel_for((rows + kRowsPerItem - 1) / kRowsPerItem, [&](std::size_t, std::size_t item) {
+    const std::size_t row0 = item * kRowsPerItem;
+    const std::size_t count = rows - row0 < kRowsPerItem ? rows - row0 : kRowsPerItem;
+    kernels::gemm_packed(concat.get() + row0 * embed, count, embed, packed.get(), embed, o_bias,
+                         out + row0 * embed);
+  });
   return Status::Ok();
 }
 

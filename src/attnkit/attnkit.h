@@ -135,6 +135,16 @@ struct RopeOptions {
 Status apply_rope(const float* x, float* out, const RopeShape& shape,
                   const RopeOptions& options);
 
+/// Sets the number of threads the entry points use, the calling thread
+/// included; 1 (the default) runs everything on the calling thread. Results
+/// are bit-identical for every count. Not safe to call while another thread
+/// runs an entry point. Returns kInvalidArgument for 0, or for more than 1
+/// in a WebAssembly build without pthreads.
+Status set_num_threads(std::size_t n);
+
+/// Number of threads the entry points use.
+std::size_t num_threads();
+
 /// Name of the instruction set the kernels were compiled for, for example
 /// "avx512bw", "avx2" or "wasm-simd128".
 const char* simd_name();

@@ -32,7 +32,9 @@ export declare class Tensor implements TensorLike {
  *
  * `data` returns a new Float32Array view on each access. Growing the
  * WebAssembly memory (any allocation may grow it) detaches every earlier
- * view, whose length then reads 0, so read `data` again after each call
+ * view of the single-thread build, whose length then reads 0. In the pthread
+ * build the memory is shared and old views keep their length, but inputs
+ * passed as such views are copied. So read `data` again after each call
  * instead of keeping a view. The values themselves never move.
  */
 export declare class HeapTensor implements TensorLike {
@@ -93,6 +95,14 @@ export interface Attnkit {
   readonly version: string;
   /** Instruction set of the kernels: "wasm-simd128" in the WebAssembly build. */
   readonly simd: string;
+  /** Number of threads the operations use (1 for the single-thread build). */
+  readonly threads: number;
+  /**
+   * Why a request for more than one thread loaded the single-thread build
+   * instead (no SharedArrayBuffer, or a page that is not cross-origin
+   * isolated), or null.
+   */
+  readonly threadsFallback: string | null;
 
   /**
    * Scaled dot-product attention, softmax(Q·Kᵀ·scale)·V, as PyTorch's
@@ -156,10 +166,20 @@ export interface LoadOptions {
   wasmBinary?: ArrayBuffer | Uint8Array;
   /** Maps a file name of the package's dist/ folder to the URL to load it from. */
   locateFile?: (file: string) => string;
+  /**
+   * Threads for the operations, 1 (default) to 64. Above 1 the pthread build
+   * (attnkit-threads.wasm, whose bytes wasmBinary must then hold) is loaded
+   * with a fixed pool of threads − 1 workers, when SharedArrayBuffer is
+   * allowed: always in Node, on cross-origin isolated pages in browsers.
+   * Results are bit-identical for every count.
+   */
+  threads?: number;
 }
 
 /**
- * Loads the WebAssembly module. Calls without wasmBinary or locateFile share
- * one instance.
+ * Loads the WebAssembly module. Calls with the same threads and without
+ * wasmBinary or locateFile share one instance.
+ * @throws {TypeError} (as a rejection) if options or threads have the wrong type.
+ * @throws {RangeError} (as a rejection) if threads is not an integer from 1 to 64.
  */
 export declare function loadAttnkit(options?: LoadOptions): Promise<Attnkit>;

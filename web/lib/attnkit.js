@@ -1,6 +1,6 @@
 // Public entry point of the attnkit package.
 import { HeapTensor, allocHeapTensor, withOutput } from './heap.js';
-import { instantiateModule } from './load-module.js';
+import { instantiateModule, threadSupportProblem, unrefWorkers } from './load-module.js';
 import { attentionOps } from './ops/attention.js';
 import { ropeOps } from './ops/rope.js';
 import { Tensor } from './tensor.js';
@@ -30,12 +30,18 @@ function withOutOption(module, name, fn) {
   };
 }
 
-function createApi(module) {
+// Thread counts above this are rejected: each thread is a Web Worker with
+// its own copy of the module's code.
+const MAX_THREADS = 64;
+
+function createApi(module, threads, threadsFallback) {
   const ops = { ...attentionOps(module), ...ropeOps(module) };
   for (const [name, fn] of Object.entries(ops)) ops[name] = withOutOption(module, name, fn);
   return Object.freeze({
     version: module.version(),
     simd: module.simd(),
+    threads,
+    threadsFallback,
     ...ops,
     /** Allocates a zero-filled tensor in WebAssembly memory (see HeapTensor). */
     alloc: (dims) => allocHeapTensor(module, dims),
@@ -46,16 +52,55 @@ function createApi(module) {
 
 const loaded = new Map();
 
+function threadCount(options) {
+  const threads = options.threads ?? 1;
+  if (typeof threads !== 'number') {
+    throw new TypeError(`loadAttnkit: threads must be a number, got ${typeof threads}`);
+  }
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new RangeError(`loadAttnkit: threads must be an integer from 1 to ${MAX_THREADS}, got ${threads}`);
+  }
+  return threads;
+}
+
+async function instantiate(options, threads) {
+  const { threads: _threads, ...moduleOptions } = options;
+  if (threads === 1) return createApi(await instantiateModule(moduleOptions), 1, null);
+
+  const problem = threadSupportProblem();
+  if (problem) return createApi(await instantiateModule(moduleOptions), 1, problem);
+
+  const module = await instantiateModule(moduleOptions, threads - 1);
+  const status = module.setNumThreads(threads);
+  if (status) throw new RangeError(`loadAttnkit: ${status.message}`);
+  unrefWorkers(module);
+  return createApi(module, module.numThreads(), null);
+}
+
 /**
- * Loads the WebAssembly module and returns the attnkit API. Calls with no
- * options share one instance; options.wasmBinary or options.locateFile
- * create a new one.
+ * Loads the WebAssembly module and returns the attnkit API.
+ *
+ * options.threads (default 1) above 1 loads the pthread build with that
+ * many threads when SharedArrayBuffer is allowed (always in Node, only on
+ * cross-origin isolated pages in browsers). Otherwise it loads the
+ * single-thread build and sets ak.threads to 1 and ak.threadsFallback to
+ * the reason. Calls with the same threads and no wasmBinary or locateFile
+ * share one instance; those options create a new one.
  */
 export function loadAttnkit(options = {}) {
+  if (options === null || typeof options !== 'object') {
+    return Promise.reject(new TypeError(`loadAttnkit: options must be an object, got ${options === null ? 'null' : typeof options}`));
+  }
+  let threads;
+  try {
+    threads = threadCount(options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const custom = options.wasmBinary !== undefined || options.locateFile !== undefined;
-  const key = 'default';
+  const key = `threads=${threads}`;
   if (!custom && loaded.has(key)) return loaded.get(key);
-  const promise = instantiateModule(options).then(createApi);
+  const promise = instantiate(options, threads);
   if (!custom) {
     loaded.set(key, promise);
     promise.catch(() => loaded.delete(key));

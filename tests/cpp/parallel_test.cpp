@@ -1,0 +1,84 @@
+// The thread pool: every item runs once, and results are bit-identical for
+// every thread count.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <vector>
+
+#include "attnkit/attnkit.h"
+#include "cpp/test_util.h"
+#include "parallel.h"
+
+namespace {
+
+using test_util::random_floats;
+
+// Restores the default of one thread when a test ends.
+class ThreadCountTest : public ::testing::Test {
+ protected:
+  void TearDown() override { ASSERT_TRUE(attnkit::set_num_threads(1).ok()); }
+};
+
+TEST_F(ThreadCountTest, RejectsZero) {
+  const attnkit::Status status = attnkit::set_num_threads(0);
+  EXPECT_EQ(status.code, attnkit::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message.find("got 0"), std::string::npos) << status.message;
+  EXPECT_EQ(attnkit::num_threads(), 1u);
+}
+
+TEST_F(ThreadCountTest, ParallelForRunsEachItemOnce) {
+  for (std::size_t threads : {1u, 2u, 3u}) {
+    ASSERT_TRUE(attnkit::set_num_threads(threads).ok());
+    EXPECT_EQ(attnkit::num_threads(), threads);
+    std::vector<std::atomic<int>> hits(1000);
+    std::atomic<std::size_t> max_index{0};
+    attnkit::detail::parallel_for(hits.size(), [&](std::size_t thread_index, std::size_t item) {
+      hits[item].fetch_add(1);
+      std::size_t seen = max_index.load();
+      while (thread_index > seen && !max_index.compare_exchange_weak(seen, thread_index)) {
+      }
+    });
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      ASSERT_EQ(hits[i].load(), 1) << "item " << i << " with " << threads << " threads";
+    }
+    EXPECT_LT(max_index.load(), threads);
+  }
+}
+
+TEST_F(ThreadCountTest, AttentionIdenticalForAnyThreadCount) {
+  attnkit::AttentionShape shape{2, 8, 2, 150, 200, 32, 24};
+  const auto q = random_floats(2 * 8 * 150 * 32, 11);
+  const auto k = random_floats(2 * 2 * 200 * 32, 12);
+  const auto v = random_floats(2 * 2 * 200 * 24, 13);
+  std::vector<float> first(2 * 8 * 150 * 24);
+  ASSERT_TRUE(attnkit::scaled_dot_product_attention(q.data(), k.data(), v.data(), first.data(), shape, {}).ok());
+
+  for (std::size_t threads : {2u, 3u, 4u}) {
+    ASSERT_TRUE(attnkit::set_num_threads(threads).ok());
+    std::vector<float> out(first.size(), -1.0f);
+    ASSERT_TRUE(attnkit::scaled_dot_product_attention(q.data(), k.data(), v.data(), out.data(), shape, {}).ok());
+    EXPECT_EQ(std::memcmp(out.data(), first.data(), out.size() * sizeof(float)), 0) << threads << " threads";
+  }
+}
+
+TEST_F(ThreadCountTest, MultiheadIdenticalForAnyThreadCount) {
+  attnkit::MultiheadShape shape{1, 4, 100, 100, 16};
+  const std::size_t embed = 64;
+  const auto q = random_floats(4 * 100 * 16, 21);
+  const auto k = random_floats(4 * 100 * 16, 22);
+  const auto v = random_floats(4 * 100 * 16, 23);
+  const auto w = random_floats(embed * embed, 24);
+  const auto bias = random_floats(embed, 25);
+  std::vector<float> first(100 * embed);
+  ASSERT_TRUE(attnkit::multihead_attention(q.data(), k.data(), v.data(), w.data(), bias.data(), first.data(), shape, {}).ok());
+
+  for (std::size_t threads : {2u, 3u}) {
+    ASSERT_TRUE(attnkit::set_num_threads(threads).ok());
+    std::vector<float> out(first.size(), -1.0f);
+    ASSERT_TRUE(attnkit::multihead_attention(q.data(), k.data(), v.data(), w.data(), bias.data(), out.data(), shape, {}).ok());
+    EXPECT_EQ(std::memcmp(out.data(), first.data(), out.size() * sizeof(float)), 0) << threads << " threads";
+  }
+}
+
+}  // namespace
