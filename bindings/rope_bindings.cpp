@@ -1,5 +1,5 @@
 // Embind functions of rotary position embedding. They only translate the
-// JavaScript argument objects into attnkit's shape and option structs; the
+// JavaScript argument objects into attnkit's shape and option structs. The
 // JavaScript wrapper has checked the types, and attnkit checks the values.
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
@@ -15,7 +15,7 @@ using bindings::from_offset;
 using bindings::to_js;
 using emscripten::val;
 
-// Fields of the `scaling` option; `type` is a RopeScalingType value.
+// Fields of the `scaling` option, with `type` as a RopeScalingType value.
 struct RopeScalingArgs {
   int type = 0;
   double factor = 1.0;

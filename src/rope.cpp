@@ -88,11 +88,11 @@ Status check_cache(const RopeShape& shape, const RopeOptions& options, std::size
   return Status::Ok();
 }
 
-// Writes one table row in the form the kernel of the pair layout reads:
-// interleaved → cos for both lanes of a pair and (−sin, +sin);
-// split halves → cos and sin for channel j in entry j.
-// pair_cos/pair_sin: [half] per-pair values, used when full_cos is null.
-// full_cos/full_sin: [2·half] per-channel values (full-width tables).
+// Writes one table row in the form the kernel of the pair layout reads.
+// Interleaved rows hold cos for both lanes of a pair and (−sin, +sin).
+// Split-half rows hold cos and sin of channel j in entry j.
+// The values come from pair_cos/pair_sin ([half], one per pair) when
+// full_cos is null, else from full_cos/full_sin ([2·half], one per channel).
 void write_row(bool interleaved, std::size_t half, const double* pair_cos, const double* pair_sin,
                const float* full_cos, const float* full_sin, float* cos_row, float* sin_row) {
   for (std::size_t j = 0; j < 2 * half; ++j) {

@@ -136,7 +136,7 @@ enum class RopeScalingType : int {
   kLlama3 = 4,      // three wavelength bands
 };
 
-/// Parameters of the frequency scaling; each type reads only its own fields.
+/// Parameters of the frequency scaling. Each type reads only its own fields.
 /// The formulas are written in src/rope_frequencies.cpp where they are applied.
 struct RopeScaling {
   RopeScalingType type = RopeScalingType::kNone;
@@ -153,11 +153,11 @@ struct RopeScaling {
   /// kYarn: round the ramp bounds outward to integers (the transformers
   /// default) when set.
   bool truncate = true;
-  /// kYarn: multiplier of cos and sin. Used when has_attention_factor is set;
-  /// otherwise derived from factor, mscale and mscale_all_dim.
+  /// kYarn: multiplier of cos and sin. Used when has_attention_factor is set,
+  /// else derived from factor, mscale and mscale_all_dim.
   double attention_factor = 1.0;
   bool has_attention_factor = false;
-  /// kYarn: DeepSeek-style mscale keys; 0 means the key is absent.
+  /// kYarn: DeepSeek-style mscale keys, where 0 means the key is absent.
   double mscale = 0.0;
   double mscale_all_dim = 0.0;
   /// kLlama3: wavelength band limits, original_max_positions / factor.
@@ -172,8 +172,8 @@ struct RopeScaling {
 /// full-width form of Hugging Face's apply_rotary_pos_emb, entry j for output
 /// channel j, so both halves of a row are used as given). When per_token is
 /// false the table has `rows` positions and token (b, s) reads row
-/// position_ids[b, s] or position_offset + s; when set, rows must equal
-/// batch·seq_len and token (b, s) reads row b·seq_len + s.
+/// position_ids[b, s] or position_offset + s. When it is set, rows must
+/// equal batch·seq_len and token (b, s) reads row b·seq_len + s.
 struct RopeCache {
   const float* cos = nullptr;
   const float* sin = nullptr;
@@ -190,14 +190,14 @@ struct RopeOptions {
   bool interleaved = true;
   /// Position of the first token; token s sits at position_offset + s.
   std::int64_t position_offset = 0;
-  /// Number of leading channels of each head that are rotated (even); the
-  /// rest are copied unchanged. 0 means head_dim.
+  /// Number of leading channels of each head that are rotated (even). The
+  /// rest are copied unchanged, and 0 means head_dim.
   std::size_t rotary_dim = 0;
-  /// Optional [batch, seq_len] positions; replaces position_offset + s.
+  /// Optional [batch, seq_len] positions that replace position_offset + s.
   const std::int32_t* position_ids = nullptr;
-  /// Optional precomputed tables; cache.cos and cache.sin are set together.
+  /// Optional precomputed tables, with cache.cos and cache.sin set together.
   RopeCache cache;
-  /// Frequency scaling; ignored when cache.cos is set.
+  /// Frequency scaling, ignored when cache.cos is set.
   RopeScaling scaling;
 };
 
@@ -205,7 +205,7 @@ struct RopeOptions {
 /// (a·cos(mθᵢ) − b·sin(mθᵢ), a·sin(mθᵢ) + b·cos(mθᵢ)), times the YaRN
 /// attention factor when there is one. The cos/sin table of each distinct
 /// position is built once per call in double and rounded to float once.
-/// x and out may be the same buffer (in place); otherwise they must not overlap.
+/// x and out may be the same buffer (in place), or else must not overlap.
 /// Returns kInvalidArgument and leaves `out` untouched on a bad shape or
 /// option, including a position outside the rows of a given cache.
 Status apply_rope(const float* x, float* out, const RopeShape& shape,

@@ -26,7 +26,7 @@ struct SwapPairsPattern {
 //   out[2i + 1] = x[2i+1]·cos_pairs[2i+1] + x[2i]·sin_signed[2i+1]
 // cos_pairs: [rotary_dim], cos φᵢ for both lanes of pair i.
 // sin_signed: [rotary_dim], (−sin φᵢ, +sin φᵢ) for pair i.
-// x and out: [rotary_dim]; they may be the same buffer.
+// x and out: [rotary_dim], and they may be the same buffer.
 inline void rope_interleaved(const float* x, float* out, const float* cos_pairs,
                              const float* sin_signed, std::size_t rotary_dim) {
   constexpr auto swap_pairs =
@@ -54,9 +54,9 @@ inline void rope_interleaved(const float* x, float* out, const float* cos_pairs,
 //   out[i]        = x[i]·cos_row[i]               − x[i + half]·sin_row[i]
 //   out[i + half] = x[i + half]·cos_row[i + half] + x[i]·sin_row[i + half]
 // cos_row, sin_row: [2·half]. For RoPE both halves of a row hold the same
-// values; full-width tables (Hugging Face's cos/sin layout, for example 2-D
-// vision RoPE) may give the second half its own angles. x and out: [2·half];
-// they may be the same buffer.
+// values, but full-width tables (Hugging Face's cos/sin layout, for example
+// 2-D vision RoPE) may give the second half its own angles. x and out:
+// [2·half], and they may be the same buffer.
 inline void rope_split_half(const float* x, float* out, const float* cos_row,
                             const float* sin_row, std::size_t half) {
   const std::size_t n_vec = round_down_to_lanes(half);
