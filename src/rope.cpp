@@ -95,13 +95,31 @@ Status check_cache(const RopeShape& shape, const RopeOptions& options, std::size
 // full_cos is null, else from full_cos/full_sin ([2·half], one per channel).
 void write_row(bool interleaved, std::size_t half, const double* pair_cos, const double* pair_sin,
                const float* full_cos, const float* full_sin, float* cos_row, float* sin_row) {
-  for (std::size_t j = 0; j < 2 * half; ++j) {
-    const std::size_t pair = interleaved ? j / 2 : j % half;
-    const float c = full_cos ? full_cos[j] : static_cast<float>(pair_cos[pair]);
-    const float s = full_cos ? full_sin[j] : static_cast<float>(pair_sin[pair]);
-    cos_row[j] = c;
-    // In the interleaved layout the first lane of each pair subtracts b·sin.
-    sin_row[j] = (interleaved && j % 2 == 0) ? -s : s;
+  if (full_cos) {
+    for (std::size_t j = 0; j < 2 * half; ++j) {
+      cos_row[j] = full_cos[j];
+      sin_row[j] = full_sin[j];
+    }
+    if (interleaved) {
+      // The first lane of each interleaved pair subtracts b·sin.
+      for (std::size_t j = 0; j < 2 * half; j += 2) sin_row[j] = -sin_row[j];
+    }
+    return;
+  }
+  for (std::size_t i = 0; i < half; ++i) {
+    const float c = static_cast<float>(pair_cos[i]);
+    const float s = static_cast<float>(pair_sin[i]);
+    if (interleaved) {
+      cos_row[2 * i] = c;
+      cos_row[2 * i + 1] = c;
+      sin_row[2 * i] = -s;
+      sin_row[2 * i + 1] = s;
+    } else {
+      cos_row[i] = c;
+      cos_row[half + i] = c;
+      sin_row[i] = s;
+      sin_row[half + i] = s;
+    }
   }
 }
 
@@ -112,70 +130,72 @@ std::int64_t position_of(const RopeOptions& options, std::size_t seq_len, std::s
   return options.position_offset + static_cast<std::int64_t>(s);
 }
 
-// Fills table rows for every token group: row_count rows of [rotary_dim]
-// cos values followed by [rotary_dim] sin values.
-Status build_table(const RopeShape& shape, const RopeOptions& options, std::size_t rotary_dim,
-                   bool row_per_token, float* table) {
-  const std::size_t half = rotary_dim / 2;
-  const std::size_t row_floats = 2 * rotary_dim;
-  const RopeCache& cache = options.cache;
-  const std::size_t batches = row_per_token ? shape.batch : 1;
-
-  // pair_values: [half] cos then [half] sin of the current position, in double.
-  double* pair_values = static_cast<double*>(std::malloc(2 * half * sizeof(double)));
-  double* inv_freq = static_cast<double*>(std::malloc(half * sizeof(double)));
-  if (!pair_values || !inv_freq) {
-    std::free(pair_values);
-    std::free(inv_freq);
-    return Status::ResourceExhausted("rope: could not allocate the frequency table");
+// Builds the cos/sin row of a token: [rotary_dim] cos values followed by
+// [rotary_dim] sin values, in the form write_row describes.
+class RowBuilder {
+ public:
+  RowBuilder(const RopeShape& shape, const RopeOptions& options, std::size_t rotary_dim)
+      : shape_(shape), options_(options), rotary_dim_(rotary_dim), half_(rotary_dim / 2) {}
+  ~RowBuilder() {
+    std::free(pair_values_);
+    std::free(inv_freq_);
   }
-  double attention_factor = 1.0;
-  Status status = Status::Ok();
-  if (!cache.cos) {
-    status = rope_frequencies(rotary_dim, options.base, options.scaling, inv_freq, &attention_factor);
+  RowBuilder(const RowBuilder&) = delete;
+  RowBuilder& operator=(const RowBuilder&) = delete;
+
+  // Allocates the scratch and computes the frequencies.
+  Status init() {
+    pair_values_ = static_cast<double*>(std::malloc(2 * half_ * sizeof(double)));
+    inv_freq_ = static_cast<double*>(std::malloc(half_ * sizeof(double)));
+    if (!pair_values_ || !inv_freq_) {
+      return Status::ResourceExhausted("rope: could not allocate the frequency table");
+    }
+    if (options_.cache.cos) return Status::Ok();
+    return rope_frequencies(rotary_dim_, options_.base, options_.scaling, inv_freq_, &attention_factor_);
   }
 
-  for (std::size_t b = 0; status.ok() && b < batches; ++b) {
-    for (std::size_t s = 0; s < shape.seq_len; ++s) {
-      float* cos_row = table + (b * shape.seq_len + s) * row_floats;
-      float* sin_row = cos_row + rotary_dim;
+  void fill(std::size_t b, std::size_t s, float* row) {
+    float* cos_row = row;
+    float* sin_row = row + rotary_dim_;
+    const RopeCache& cache = options_.cache;
 
-      if (cache.cos) {
-        const std::size_t cache_row =
-            cache.per_token ? b * shape.seq_len + s
-                            : static_cast<std::size_t>(position_of(options, shape.seq_len, b, s));
-        const float* c = cache.cos + cache_row * cache.width;
-        const float* sn = cache.sin + cache_row * cache.width;
-        if (cache.width == rotary_dim) {
-          write_row(options.interleaved, half, nullptr, nullptr, c, sn, cos_row, sin_row);
-        } else {
-          for (std::size_t i = 0; i < half; ++i) {
-            pair_values[i] = c[i];
-            pair_values[half + i] = sn[i];
-          }
-          write_row(options.interleaved, half, pair_values, pair_values + half, nullptr, nullptr,
-                    cos_row, sin_row);
-        }
-        continue;
+    if (cache.cos) {
+      const std::size_t cache_row =
+          cache.per_token ? b * shape_.seq_len + s
+                          : static_cast<std::size_t>(position_of(options_, shape_.seq_len, b, s));
+      const float* c = cache.cos + cache_row * cache.width;
+      const float* sn = cache.sin + cache_row * cache.width;
+      if (cache.width == rotary_dim_) {
+        write_row(options_.interleaved, half_, nullptr, nullptr, c, sn, cos_row, sin_row);
+        return;
       }
-
+      for (std::size_t i = 0; i < half_; ++i) {
+        pair_values_[i] = c[i];
+        pair_values_[half_ + i] = sn[i];
+      }
+    } else {
       // angle = position·θᵢ in double: positions reach 1e5 and more, where a
       // float angle would lose its fractional digits.
-      const double position = static_cast<double>(position_of(options, shape.seq_len, b, s));
-      for (std::size_t i = 0; i < half; ++i) {
-        const double angle = position * inv_freq[i];
-        pair_values[i] = attention_factor * std::cos(angle);
-        pair_values[half + i] = attention_factor * std::sin(angle);
+      const double position = static_cast<double>(position_of(options_, shape_.seq_len, b, s));
+      for (std::size_t i = 0; i < half_; ++i) {
+        const double angle = position * inv_freq_[i];
+        pair_values_[i] = attention_factor_ * std::cos(angle);
+        pair_values_[half_ + i] = attention_factor_ * std::sin(angle);
       }
-      write_row(options.interleaved, half, pair_values, pair_values + half, nullptr, nullptr,
-                cos_row, sin_row);
     }
+    write_row(options_.interleaved, half_, pair_values_, pair_values_ + half_, nullptr, nullptr,
+              cos_row, sin_row);
   }
 
-  std::free(pair_values);
-  std::free(inv_freq);
-  return status;
-}
+ private:
+  const RopeShape& shape_;
+  const RopeOptions& options_;
+  const std::size_t rotary_dim_;
+  const std::size_t half_;
+  double* pair_values_ = nullptr;  // [half] cos then [half] sin of one position
+  double* inv_freq_ = nullptr;     // [half]
+  double attention_factor_ = 1.0;
+};
 
 // Rotates the first rotary_dim channels of one head and copies the rest.
 inline void rotate_head(const float* src, float* dst, const float* row, std::size_t rotary_dim,
@@ -196,15 +216,10 @@ Status apply_rope(const float* x, float* out, const RopeShape& shape, const Rope
   const std::size_t rotary_dim = options.rotary_dim == 0 ? shape.head_dim : options.rotary_dim;
   Status status = check_shape(shape, rotary_dim);
   if (!status.ok()) return status;
-  if (!options.cache.cos) {
-    // Checks base and scaling before any buffer is touched.
-    double probe_factor = 1.0;
-    double* probe = static_cast<double*>(std::malloc(rotary_dim / 2 * sizeof(double)));
-    if (!probe) return Status::ResourceExhausted("rope: could not allocate the frequency table");
-    status = rope_frequencies(rotary_dim, options.base, options.scaling, probe, &probe_factor);
-    std::free(probe);
-    if (!status.ok()) return status;
-  }
+  // init() also checks base and scaling, so bad options fail even on empty input.
+  RowBuilder rows(shape, options, rotary_dim);
+  status = rows.init();
+  if (!status.ok()) return status;
 
   std::size_t total = 0;
   if (!detail::checked_product({shape.batch, shape.seq_len, shape.num_heads, shape.head_dim},
@@ -217,21 +232,45 @@ Status apply_rope(const float* x, float* out, const RopeShape& shape, const Rope
   status = check_cache(shape, options, rotary_dim);
   if (!status.ok()) return status;
 
-  // One table row per position: per token when positions or a per-token
-  // cache differ between batch entries, else one per sequence index.
+  const std::size_t head_dim = shape.head_dim;
+  const std::size_t row_floats = 2 * rotary_dim;
+
+  // Rows differ between batch entries when there are position ids or a
+  // per-token cache. Otherwise one row per sequence index serves the batch.
   const bool row_per_token = options.position_ids != nullptr || options.cache.per_token;
+
+  if (shape.layout == RopeLayout::kBSHD && (row_per_token || shape.batch == 1)) {
+    // Each row is used by the heads of one token only, so it is built just
+    // before use and stays in L1 cache.
+    detail::FloatBuffer row(row_floats);
+    if (!row) return Status::ResourceExhausted("rope: could not allocate the cos/sin row");
+    for (std::size_t b = 0; b < shape.batch; ++b) {
+      for (std::size_t s = 0; s < shape.seq_len; ++s) {
+        rows.fill(b, s, row.get());
+        const std::size_t token = (b * shape.seq_len + s) * shape.num_heads * head_dim;
+        for (std::size_t h = 0; h < shape.num_heads; ++h) {
+          const std::size_t at = token + h * head_dim;
+          rotate_head(x + at, out + at, row.get(), rotary_dim, head_dim, options.interleaved);
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Rows reused across batch entries or heads are built once into a table.
   const std::size_t row_count = row_per_token ? shape.batch * shape.seq_len : shape.seq_len;
   std::size_t table_floats = 0;
-  if (!detail::checked_product({row_count, 2 * rotary_dim}, &table_floats)) {
+  if (!detail::checked_product({row_count, row_floats}, &table_floats)) {
     return Status::OutOfRange("rope: the cos/sin table exceeds 2^29 elements");
   }
   detail::FloatBuffer table(table_floats);
   if (!table) return Status::ResourceExhausted("rope: could not allocate the cos/sin table");
-  status = build_table(shape, options, rotary_dim, row_per_token, table.get());
-  if (!status.ok()) return status;
-
-  const std::size_t head_dim = shape.head_dim;
-  const std::size_t row_floats = 2 * rotary_dim;
+  const std::size_t table_batches = row_per_token ? shape.batch : 1;
+  for (std::size_t b = 0; b < table_batches; ++b) {
+    for (std::size_t s = 0; s < shape.seq_len; ++s) {
+      rows.fill(b, s, table.get() + (b * shape.seq_len + s) * row_floats);
+    }
+  }
   const auto row_of = [&](std::size_t b, std::size_t s) {
     return table.get() + ((row_per_token ? b * shape.seq_len : 0) + s) * row_floats;
   };
