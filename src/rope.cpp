@@ -1,7 +1,7 @@
-// Entry point for rotary position embedding: checks the shape and options,
-// builds the cos/sin row of every distinct position once (from the computed
-// frequencies in double precision, or from the caller's cache), then rotates
-// each head in memory order with the SIMD kernels.
+// Entry point for rotary position embedding. It checks the shape and options
+// and builds the cos/sin row of each position once, from the frequencies
+// computed in double precision or from the caller's cache. Then it rotates
+// every head in memory order with the SIMD kernels.
 #include <cmath>
 #include <cstring>
 #include <string>

@@ -171,7 +171,12 @@ export interface RopeOptions {
   sinCache?: TensorLike;
   /** Frequency scaling, not allowed with cosCache/sinCache. */
   scaling?: RopeScaling;
-  /** Write the result into x.data and return x in place of a new tensor. Default false. */
+  /**
+   * Write the result into x.data and return x in place of a new tensor.
+   * Default false. x.data is still copied into WebAssembly memory and back,
+   * but no output buffer or new array is allocated, and the kernel rotates
+   * that one buffer in place.
+   */
   inPlace?: boolean;
 }
 
