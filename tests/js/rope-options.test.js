@@ -134,6 +134,18 @@ describe('rope position ids', () => {
     expect(Array.from(withIds.data)).toEqual(Array.from(withOffset.data));
   });
 
+  test('ids whose bits form float NaN patterns arrive unchanged', () => {
+    // The ids travel through the heap as float32 bits; 0x7fc00001, 0x7f800001
+    // and 0xffc00001 are NaN patterns that a float conversion would rewrite.
+    const rows = [[0x7fc00001, 0x7f800001, -4194303]];
+    const x = seededFloats(3 * 8, 25);
+    const out = ak.rope(new Tensor(x, [1, 3, 1, 8]), { positionIds: positionIds(rows).tensor });
+    rows[0].forEach((position, s) => {
+      const single = ak.rope(new Tensor(x.slice(s * 8, s * 8 + 8), [1, 1, 1, 8]), { positionOffset: position });
+      expect(Array.from(out.data.slice(s * 8, s * 8 + 8))).toEqual(Array.from(single.data));
+    });
+  });
+
   test('negative positions without a cache rotate backwards', () => {
     const ids = positionIds([[-3, -1000]]);
     checkParity({ batch: 1, seq: 2, heads: 1, dim: 8 }, { positionIds: ids.tensor }, { positions: ids.lookup, seed: 24 });
