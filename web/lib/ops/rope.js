@@ -141,8 +141,13 @@ export function ropeOps(module) {
         cachePerToken: cache.perToken,
         scaling,
       });
-      // In place: copy the result back before callWithHeap frees the buffer.
-      if (!status && inPlace) x.data.set(module.HEAPF32.subarray(xp >>> 2, (xp >>> 2) + size));
+      // In place: copy the result back before callWithHeap frees the buffer,
+      // unless x.data already is that WebAssembly memory and was not copied.
+      if (!status && inPlace) {
+        const data = x.data;
+        const resident = data.buffer === module.HEAPF32.buffer && data.byteOffset === xp;
+        if (!resident) data.set(module.HEAPF32.subarray(xp >>> 2, (xp >>> 2) + size));
+      }
       return status;
     });
     return inPlace ? x : new Tensor(outputs[0], [...x.dims]);
