@@ -42,6 +42,7 @@ export async function create({ threads }) {
         medianMs: result.medianMs,
         minMs: result.minMs,
         runs: result.runs,
+        extraMemoryBytes: result.peakExtraBytes,
         rows: new Map(Object.entries(result.rows).map(([r, values]) => [Number(r), values])),
       };
     },

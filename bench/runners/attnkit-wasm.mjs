@@ -1,4 +1,5 @@
 // attnkit's WebAssembly build through the package's public API.
+import { readFileSync } from 'node:fs';
 import { loadAttnkit, Tensor } from '../../web/lib/attnkit.js';
 
 // Returns the option error of an unsupported feature, or null when the
@@ -27,17 +28,42 @@ export async function create({ threads }) {
   if (threads > 1 && activeThreads !== threads) {
     note ||= `${threads} threads requested, the package runs ${activeThreads}`;
   }
-  const memory = () => (ak.memoryBytes ? ak.memoryBytes() : undefined);
+
+  // Long context runs in a fresh instance with q, k, v and out allocated in
+  // its memory, so the growth of the WebAssembly memory during the calls
+  // bounds the extra memory attention allocates. Emscripten grows the memory
+  // by at least 20 % at a time, so the growth overstates it; 0 means the
+  // scratch fit in memory that was already there.
+  async function longContext(workload, inputs) {
+    const s = workload.shape;
+    const build = activeThreads > 1 ? 'attnkit-threads.wasm' : 'attnkit.wasm';
+    const wasmBinary = readFileSync(new URL(`../../dist/${build}`, import.meta.url));
+    const fresh = await loadAttnkit({ wasmBinary, ...options });
+    const dims = [s.batch, s.heads, s.qLen, s.dim];
+    const [hq, hk, hv, hout] = [dims, dims, dims, dims].map((d) => fresh.alloc(d));
+    hq.data.set(inputs.q);
+    hk.data.set(inputs.k);
+    hv.data.set(inputs.v);
+    const before = fresh.memoryBytes();
+    return {
+      form: 'ak.attention(ak.alloc tensors, { out }) in a fresh instance',
+      run: () => fresh.attention(hq, hk, hv, { out: hout }),
+      output: () => hout.data,
+      extraMemoryBytes: () => fresh.memoryBytes() - before,
+      dispose: () => [hq, hk, hv, hout].forEach((t) => t.dispose()),
+    };
+  }
 
   return {
     name: 'attnkit wasm',
     threads: activeThreads,
     note,
-    prepare(workload, inputs) {
+    async prepare(workload, inputs) {
       const s = workload.shape;
       if (threads > 1 && activeThreads === 1) {
         return { unsupported: note || 'no multi-threaded build' };
       }
+      if (workload.longContext) return longContext(workload, inputs);
 
       if (workload.kind === 'rope') {
         const x = new Tensor(inputs.x, [s.batch, s.seqLen, s.heads, s.dim]);
@@ -86,16 +112,6 @@ export async function create({ threads }) {
         run: () => { out = ak.attention(q, k, v, attnOptions); },
         output: () => out.data,
       };
-      if (workload.longContext) {
-        const before = memory();
-        copying.extraMemoryBytes = () => {
-          // Growth of the WebAssembly memory beyond the four tensors that the
-          // call copies in and out; the allocator's slack counts too.
-          const after = memory();
-          if (before === undefined || after === undefined) return undefined;
-          return Math.max(0, after - before - 4 * inputs.q.byteLength);
-        };
-      }
       if (s.qLen !== 1) return copying;
 
       // Decode: the KV cache stays in WebAssembly memory between tokens.
