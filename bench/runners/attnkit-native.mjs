@@ -8,16 +8,20 @@ const root = new URL('../../', import.meta.url).pathname;
 const buildDir = `${root}build/bench-native`;
 const binary = `${buildDir}/attnkit_bench_native`;
 
+// Configures on first use and rebuilds incrementally on every run, so the
+// harness never measures a stale library.
 export function ensureNativeHarness() {
-  if (existsSync(binary)) return binary;
   const run = (args) => execFileSync('cmake', args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-  run(['-S', '.', '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release', '-DATTNKIT_BUILD_BENCH=ON', '-DATTNKIT_BUILD_TESTS=OFF']);
+  if (!existsSync(`${buildDir}/CMakeCache.txt`)) {
+    run(['-S', '.', '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release', '-DATTNKIT_BUILD_BENCH=ON', '-DATTNKIT_BUILD_TESTS=OFF']);
+  }
   run(['--build', buildDir, '-j2', '--target', 'attnkit_bench_native']);
   return binary;
 }
 
+// run.mjs builds the harness before it starts the runners.
 export async function create({ threads }) {
-  ensureNativeHarness();
+  if (!existsSync(binary)) ensureNativeHarness();
   return {
     name: 'attnkit native',
     threads: 1,
