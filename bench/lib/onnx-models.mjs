@@ -68,7 +68,7 @@ function attentionBasic(w) {
 }
 
 // Multi-head: attention, heads to [B, S, E], then · oᵀ (oᵀ stored as an
-// initializer so the runtime sees a constant weight, as in a real model).
+// initializer, so the runtime gets a constant weight, as in a real model).
 function mha(w, inputs, fused) {
   const s = w.shape;
   const embed = s.heads * s.dim;

@@ -9,7 +9,7 @@ function attentionRow(inputs, s, b, h, i) {
   const kvHead = Math.floor(h / group);
   const qOff = ((b * s.heads + h) * s.qLen + i) * s.dim;
   const kvBase = (b * s.kvHeads + kvHead) * s.kvLen;
-  // Causal: query i sees keys up to i + (kvLen − qLen), aligned at the end.
+  // Causal: query i attends to keys up to i + (kvLen − qLen), aligned at the end.
   const lastKey = s.causal ? i + s.kvLen - s.qLen : s.kvLen - 1;
   const scale = 1 / Math.sqrt(s.dim);
 

@@ -29,7 +29,7 @@ function attentionWorkload(id, label, { batch = 1, heads, kvHeads = heads, qLen,
   };
 }
 
-/** All workloads, in table order. */
+/** Returns every workload, in table order. */
 export function allWorkloads() {
   return [
     attentionWorkload('a', '(a) single head B32 S128 D192', { batch: 32, heads: 1, qLen: 128, kvLen: 128, dim: 192 }),

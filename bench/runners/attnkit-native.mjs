@@ -1,5 +1,5 @@
 // attnkit's C++ API built for the host, through the native harness
-// bench/native/bench_native.cpp (built with CMake on first use).
+// bench/native/bench_native.cpp, which run.mjs builds with CMake.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { sampleRows } from '../lib/workloads.mjs';
