@@ -67,28 +67,101 @@ struct AttentionShape {
   AttentionLayout out_layout = AttentionLayout::kBHSD;
 };
 
+/// Alignment of the causal mask: query row i (0-based within the call) may
+/// attend key j (0-based over past and new keys) when j <= i + offset.
+enum class CausalAlignment : int {
+  kNone = 0,
+  /// The ONNX Attention rule: offset = past_seq_len when a past cache is
+  /// given, else nonpad_kv_seqlen[b] − q_seq_len when that is given, else 0.
+  kOnnx = 1,
+  /// offset = 0, PyTorch's is_causal: query i sees keys 0..i.
+  kTopLeft = 2,
+  /// offset = T − q_seq_len, where T is nonpad_kv_seqlen[b] when given and
+  /// past_seq_len + kv_seq_len otherwise: the last query sees every key.
+  kBottomRight = 3,
+};
+
+/// Element type of AttentionOptions::mask.
+enum class MaskType : int {
+  kNone = 0,
+  kBool = 1,   // uint8: nonzero = attend, 0 = blocked
+  kFloat = 2,  // float added to the scores; −inf blocks the key
+};
+
+/// Stage of the scores that AttentionExtras::scores receives.
+enum class ScoreOutputMode : int {
+  kScaled = 0,      // scale·Q·Kᵀ
+  kSoftcapped = 1,  // after the softcap (equal to kScaled without one)
+  kBiased = 2,      // after the softcap and the mask, −inf at blocked keys
+  kSoftmax = 3,     // the softmax probabilities; zero rows where every key is blocked
+};
+
 struct AttentionOptions {
   /// Multiplier of Q·Kᵀ; used only when has_scale is set, otherwise the
   /// scale is 1/sqrt(head_dim).
   float scale = 0.0f;
   bool has_scale = false;
+  /// When > 0, scores become softcap·tanh(scores/softcap) before the mask is
+  /// added. 0 turns it off; negative or non-finite values are rejected.
+  float softcap = 0.0f;
+  CausalAlignment causal = CausalAlignment::kNone;
+  /// Mask of rank 2 to 4, broadcast numpy-style (aligned from the right)
+  /// against [batch, num_heads, q_seq_len, T], T = past_seq_len + kv_seq_len.
+  /// Each dim equals the target dim or 1. The last dim may also lie between
+  /// 2 and T − 1; keys past its end are then blocked (ONNX opset 24).
+  const void* mask = nullptr;
+  MaskType mask_type = MaskType::kNone;
+  std::size_t mask_rank = 0;
+  std::size_t mask_dims[4] = {0, 0, 0, 0};
+  /// [batch] valid key counts or null: in batch b, keys j >= nonpad[b] are
+  /// blocked. Each value lies in [0, T]. Cannot be combined with a past cache.
+  const std::int64_t* nonpad_kv_seqlen = nullptr;
 };
 
-/// Computes softmax(Q·Kᵀ·scale)·V for each batch and head.
+/// KV-cache inputs and the optional outputs of scaled_dot_product_attention.
+/// Every tensor here is [batch, heads, seq, dim] whatever the shape's layout.
+struct AttentionExtras {
+  /// [batch, num_kv_heads, past_seq_len, head_dim] and
+  /// [batch, num_kv_heads, past_seq_len, v_head_dim]; both or neither.
+  const float* past_key = nullptr;
+  const float* past_value = nullptr;
+  std::size_t past_seq_len = 0;
+  /// Receive concat(past, new) along the sequence axis:
+  /// [batch, num_kv_heads, T, head_dim] and [batch, num_kv_heads, T, v_head_dim].
+  /// Either may be null; a past cache then uses scratch memory.
+  float* present_key = nullptr;
+  float* present_value = nullptr;
+  /// Receives [batch, num_heads, q_seq_len, T] at the stage scores_mode names,
+  /// or null.
+  float* scores = nullptr;
+  ScoreOutputMode scores_mode = ScoreOutputMode::kScaled;
+};
+
+/// Computes softmax(Q·Kᵀ·scale + bias)·V for each batch and head.
 ///
 /// Query head h reads key/value head h / (num_heads / num_kv_heads), so
 /// num_kv_heads must divide num_heads. The softmax subtracts the row maximum
 /// and runs as an online softmax over key blocks, so no [q_seq_len,
-/// kv_seq_len] score matrix is stored. A query row with no keys
-/// (kv_seq_len == 0) returns zeros. A key whose weight is exactly zero adds
-/// nothing, even when its value row holds NaN.
+/// kv_seq_len] score matrix is stored (unless extras.scores asks for one),
+/// and key blocks that the causal frontier, nonpad_kv_seqlen or a short mask
+/// block for every row are skipped. A query row whose keys are all blocked,
+/// or with no keys at all, returns zeros. Blocked keys never contribute, even
+/// when their rows hold NaN; NaN in an attended key or value propagates.
 /// Agrees with a float64 reference within 1e-6 + 1e-5·|ref| per element on
 /// the shapes in tests/cpp/attention_test.cpp.
-/// Returns kInvalidArgument and leaves `out` untouched on a bad shape.
+/// Returns kInvalidArgument and leaves `out` untouched on a bad shape or
+/// option.
 Status scaled_dot_product_attention(const float* q, const float* k,
                                     const float* v, float* out,
                                     const AttentionShape& shape,
                                     const AttentionOptions& options);
+
+/// Same, with a KV cache and the optional present and score outputs.
+Status scaled_dot_product_attention(const float* q, const float* k,
+                                    const float* v, float* out,
+                                    const AttentionShape& shape,
+                                    const AttentionOptions& options,
+                                    const AttentionExtras& extras);
 
 /// Shape of a multi-head attention call with already projected inputs.
 /// q, k and v are [batch, num_heads, seq, head_dim] (q_seq_len for q,
