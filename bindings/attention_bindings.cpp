@@ -165,6 +165,56 @@ val multihead_attention(std::uintptr_t q, std::uintptr_t k, std::uintptr_t v,
       from_offset<float>(out), shape, options));
 }
 
+// Pointers and sizes of multihead_attention_forward(); 0 marks an absent tensor.
+struct MultiheadForwardArgs {
+  std::uintptr_t query = 0, key = 0, value = 0, mask = 0;
+  std::uintptr_t in_proj_weight = 0, in_proj_bias = 0, out_proj_weight = 0, out_proj_bias = 0;
+  std::uintptr_t out = 0, weights_out = 0;
+  std::uint32_t batch = 0;
+  std::uint32_t num_heads = 0;
+  std::uint32_t q_seq_len = 0;
+  std::uint32_t kv_seq_len = 0;
+  std::uint32_t embed_dim = 0;
+  bool has_scale = false;
+  float scale = 0.0f;
+  int causal = 0;  // attnkit::CausalAlignment code
+};
+
+val multihead_attention_forward(const MultiheadForwardArgs& args, const val& mask_dims) {
+  attnkit::MultiheadForwardShape shape;
+  shape.batch = args.batch;
+  shape.num_heads = args.num_heads;
+  shape.q_seq_len = args.q_seq_len;
+  shape.kv_seq_len = args.kv_seq_len;
+  shape.embed_dim = args.embed_dim;
+  attnkit::MultiheadForwardWeights weights;
+  weights.in_proj_weight = from_offset<const float>(args.in_proj_weight);
+  weights.in_proj_bias = from_offset<const float>(args.in_proj_bias);
+  weights.out_proj_weight = from_offset<const float>(args.out_proj_weight);
+  weights.out_proj_bias = from_offset<const float>(args.out_proj_bias);
+  attnkit::AttentionOptions options;
+  options.has_scale = args.has_scale;
+  options.scale = args.scale;
+  options.causal = static_cast<attnkit::CausalAlignment>(args.causal);
+  if (args.mask) {
+    const std::vector<std::int64_t> dims = int64_vector(mask_dims);
+    if (dims.size() > 4) {
+      return to_js(attnkit::Status::InvalidArgument(
+          "multiheadAttentionForward: mask must have rank 2, 3 or 4"));
+    }
+    options.mask = from_offset<const void>(args.mask);
+    options.mask_type = attnkit::MaskType::kFloat;
+    options.mask_rank = dims.size();
+    for (std::size_t i = 0; i < dims.size(); ++i) {
+      options.mask_dims[i] = static_cast<std::size_t>(dims[i]);
+    }
+  }
+  return to_js(attnkit::multihead_attention_forward(
+      from_offset<const float>(args.query), from_offset<const float>(args.key),
+      from_offset<const float>(args.value), weights, from_offset<float>(args.out),
+      from_offset<float>(args.weights_out), shape, options));
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(attnkit_attention) {
@@ -204,6 +254,26 @@ EMSCRIPTEN_BINDINGS(attnkit_attention) {
       .field("headDim", &MultiheadArgs::head_dim)
       .field("hasScale", &MultiheadArgs::has_scale)
       .field("scale", &MultiheadArgs::scale);
+  emscripten::value_object<MultiheadForwardArgs>("MultiheadForwardArgs")
+      .field("query", &MultiheadForwardArgs::query)
+      .field("key", &MultiheadForwardArgs::key)
+      .field("value", &MultiheadForwardArgs::value)
+      .field("mask", &MultiheadForwardArgs::mask)
+      .field("inProjWeight", &MultiheadForwardArgs::in_proj_weight)
+      .field("inProjBias", &MultiheadForwardArgs::in_proj_bias)
+      .field("outProjWeight", &MultiheadForwardArgs::out_proj_weight)
+      .field("outProjBias", &MultiheadForwardArgs::out_proj_bias)
+      .field("out", &MultiheadForwardArgs::out)
+      .field("weightsOut", &MultiheadForwardArgs::weights_out)
+      .field("batch", &MultiheadForwardArgs::batch)
+      .field("numHeads", &MultiheadForwardArgs::num_heads)
+      .field("qSeqLen", &MultiheadForwardArgs::q_seq_len)
+      .field("kvSeqLen", &MultiheadForwardArgs::kv_seq_len)
+      .field("embedDim", &MultiheadForwardArgs::embed_dim)
+      .field("hasScale", &MultiheadForwardArgs::has_scale)
+      .field("scale", &MultiheadForwardArgs::scale)
+      .field("causal", &MultiheadForwardArgs::causal);
+  emscripten::function("multiheadAttentionForward", &multihead_attention_forward);
   emscripten::function("attention", &attention);
   emscripten::function("attentionWithCache", &attention_with_cache);
   emscripten::function("multiheadAttention", &multihead_attention);

@@ -183,6 +183,40 @@ Status multihead_attention(const float* q, const float* k, const float* v,
                            float* out, const MultiheadShape& shape,
                            const AttentionOptions& options);
 
+/// Shape of multihead_attention_forward: query is [batch, q_seq_len,
+/// embed_dim], key and value are [batch, kv_seq_len, embed_dim], and
+/// num_heads divides embed_dim.
+struct MultiheadForwardShape {
+  std::size_t batch = 0;
+  std::size_t num_heads = 0;
+  std::size_t q_seq_len = 0;
+  std::size_t kv_seq_len = 0;
+  std::size_t embed_dim = 0;
+};
+
+/// Packed weights as torch.nn.MultiheadAttention stores them.
+struct MultiheadForwardWeights {
+  const float* in_proj_weight = nullptr;   // [3·E, E]: rows for q, then k, then v
+  const float* in_proj_bias = nullptr;     // [3·E] or null
+  const float* out_proj_weight = nullptr;  // [E, E]
+  const float* out_proj_bias = nullptr;    // [E] or null
+};
+
+/// Computes what torch.nn.functional.multi_head_attention_forward computes
+/// for batch-first inputs without dropout: q = query·W_qᵀ + b_q (likewise k
+/// and v), attention per head with `options` (mask, causal, scale, softcap,
+/// nonpad), the heads concatenated and out = concat·W_oᵀ + b_o, [batch,
+/// q_seq_len, E]. When `weights_out` is not null it receives the softmax
+/// probabilities per head, [batch, num_heads, q_seq_len, kv_seq_len].
+/// Unlike PyTorch, a query row whose keys are all masked returns zeros, not
+/// NaN.
+Status multihead_attention_forward(const float* query, const float* key,
+                                   const float* value,
+                                   const MultiheadForwardWeights& weights,
+                                   float* out, float* weights_out,
+                                   const MultiheadForwardShape& shape,
+                                   const AttentionOptions& options);
+
 /// Shape of a RoPE call: x is [batch, seq_len, num_heads, head_dim].
 struct RopeShape {
   std::size_t batch = 0;
