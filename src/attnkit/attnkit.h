@@ -242,6 +242,15 @@ struct RopeOptions {
 Status apply_rope(const float* x, float* out, const RopeShape& shape,
                   const RopeOptions& options);
 
+/// Widens n IEEE 754 half-precision values (given as bits) to float; every
+/// half is exact in float. The attention kernels compute float16 tensors in
+/// float32 after this conversion.
+void float16_to_float32(const std::uint16_t* in, float* out, std::size_t n);
+
+/// Narrows n floats to half-precision bits, rounding to nearest with ties to
+/// even; values beyond the half range become ±inf and NaN stays NaN.
+void float32_to_float16(const float* in, std::uint16_t* out, std::size_t n);
+
 /// Name of the instruction set the kernels were compiled for, for example
 /// "avx512bw", "avx2" or "wasm-simd128".
 const char* simd_name();
