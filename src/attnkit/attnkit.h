@@ -19,7 +19,7 @@ inline constexpr const char* kVersion = "0.1.0";
 enum class StatusCode : int {
   kOk = 0,
   kInvalidArgument = 1,  // wrong shape, option value or pointer
-  kOutOfRange = 2,       // sizes that overflow or exceed what memory holds
+  kOutOfRange = 2,       // sizes that overflow or exceed the memory limit
   kResourceExhausted = 3,  // scratch allocation failed
 };
 
@@ -146,7 +146,7 @@ struct AttentionExtras {
 /// and key blocks that the causal frontier, nonpad_kv_seqlen or a short mask
 /// block for every row are skipped. A query row whose keys are all blocked,
 /// or with no keys at all, returns zeros. Blocked keys never contribute, even
-/// when their rows hold NaN; NaN in an attended key or value propagates.
+/// when their rows contain NaN; NaN in an attended key or value propagates.
 /// Agrees with a float64 reference within 1e-6 + 1e-5·|ref| per element on
 /// the shapes in tests/cpp/attention_test.cpp.
 /// Returns kInvalidArgument and leaves `out` untouched on a bad shape or
