@@ -80,12 +80,12 @@ Status resolve_mask(const AttentionShape& s, const AttentionOptions& o, std::siz
                                    std::to_string(static_cast<int>(o.mask_type)) +
                                    " is invalid; expected 1 (bool) or 2 (float)");
   }
-  const std::string given = dims_string(o.mask_dims, o.mask_rank);
+  const std::string given_dims = dims_string(o.mask_dims, o.mask_rank);
   const std::size_t target[4] = {s.batch, s.num_heads, s.q_seq_len, total};
   const std::string target_text = dims_string(target, 4);
   if (o.mask_rank < 2 || o.mask_rank > 4) {
     return Status::InvalidArgument(std::string(kPrefix) + "mask must have rank 2, 3 or 4, got rank " +
-                                   std::to_string(o.mask_rank) + " (dims " + given + ")");
+                                   std::to_string(o.mask_rank) + " (dims " + given_dims_dims + ")");
   }
   // Align from the right: missing leading axes have size 1.
   std::size_t dims[4] = {1, 1, 1, 1};
@@ -94,13 +94,13 @@ Status resolve_mask(const AttentionShape& s, const AttentionOptions& o, std::siz
   }
   for (std::size_t a = 0; a < 3; ++a) {
     if (dims[a] != 1 && dims[a] != target[a]) {
-      return Status::InvalidArgument(std::string(kPrefix) + "mask dims " + given +
+      return Status::InvalidArgument(std::string(kPrefix) + "mask dims " + given_dims_dims +
                                      " cannot broadcast to [batch, heads, qLen, totalKvLen] = " +
                                      target_text);
     }
   }
   if (dims[3] > total || (dims[3] == 0 && total > 0)) {
-    return Status::InvalidArgument(std::string(kPrefix) + "mask dims " + given +
+    return Status::InvalidArgument(std::string(kPrefix) + "mask dims " + given_dims_dims +
                                    " cannot broadcast to [batch, heads, qLen, totalKvLen] = " +
                                    target_text + "; the last dim must be 1 or at most " +
                                    std::to_string(total));

@@ -38,6 +38,7 @@ std::uint16_t float_to_half(float f) {
   const std::uint16_t sign = static_cast<std::uint16_t>((bits >> 16) & 0x8000u);
   const std::uint32_t exponent = (bits >> 23) & 0xffu;
   std::uint32_t mantissa = bits & 0x7fffffu;
+
   if (exponent == 0xff) {
     return static_cast<std::uint16_t>(sign | 0x7c00u | (mantissa ? 0x200u : 0u));
   }
@@ -45,6 +46,7 @@ std::uint16_t float_to_half(float f) {
   if (e >= 0x1f) {
     return static_cast<std::uint16_t>(sign | 0x7c00u);
   }
+
   if (e <= 0) {
     if (e < -10) {
       return sign;  // rounds to ±0
@@ -59,6 +61,7 @@ std::uint16_t float_to_half(float f) {
     }
     return static_cast<std::uint16_t>(sign | half);
   }
+
   // A carry out of the mantissa moves into the exponent, which is correct
   // rounding, and reaches 0x7c00 (inf) from the largest finite half.
   std::uint32_t half = (static_cast<std::uint32_t>(e) << 10) | (mantissa >> 13);

@@ -74,10 +74,10 @@ enum class CausalAlignment : int {
   /// The ONNX Attention rule: offset = past_seq_len when a past cache is
   /// given, else nonpad_kv_seqlen[b] − q_seq_len when that is given, else 0.
   kOnnx = 1,
-  /// offset = 0, PyTorch's is_causal: query i sees keys 0..i.
+  /// offset = 0, PyTorch's is_causal: query i attends to keys 0..i.
   kTopLeft = 2,
   /// offset = T − q_seq_len, where T is nonpad_kv_seqlen[b] when given and
-  /// past_seq_len + kv_seq_len otherwise: the last query sees every key.
+  /// past_seq_len + kv_seq_len otherwise, so the last query attends to every key.
   kBottomRight = 3,
 };
 
@@ -142,7 +142,7 @@ struct AttentionExtras {
 /// Query head h reads key/value head h / (num_heads / num_kv_heads), so
 /// num_kv_heads must divide num_heads. The softmax subtracts the row maximum
 /// and runs as an online softmax over key blocks, so no [q_seq_len,
-/// kv_seq_len] score matrix is stored (unless extras.scores asks for one),
+/// kv_seq_len] score matrix is stored (unless extras.scores requests one),
 /// and key blocks that the causal frontier, nonpad_kv_seqlen or a short mask
 /// block for every row are skipped. A query row whose keys are all blocked,
 /// or with no keys at all, returns zeros. Blocked keys never contribute, even

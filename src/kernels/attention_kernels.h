@@ -22,7 +22,7 @@ constexpr std::size_t kQueryBlock = 4;
 constexpr std::size_t kKeyBlock = 64;
 static_assert(kKeyBlock % (2 * kLanes) == 0, "key block must hold whole vector pairs");
 
-// Where the bias of one head comes from. A key j is blocked for query row i
+// Bias of one head. A key j is blocked for query row i
 // (0-based within this call) when j >= key_limit, when causal is set and
 // j > i + causal_offset, or when the mask entry is false (bool) or −inf
 // (float). Blocked keys never contribute to the output.
@@ -300,7 +300,7 @@ inline void copy_floats(const float* src, std::size_t n, float* dst) {
   }
 }
 
-// Turns a row of the score output that holds biased scores into softmax
+// Turns a row of the score output that contains biased scores into softmax
 // probabilities, given the row's final maximum and sum.
 inline void normalize_score_row(float* row, std::size_t n, bool any_allowed, float row_max,
                                 float row_sum) {

@@ -198,7 +198,7 @@ describe('mask broadcasting', () => {
     const n = maskDims.reduce((a, b) => a * b, 1);
     const bits = Uint8Array.from(seededFloats(n, 14), (x) => (x > -0.4 ? 1 : 0));
     const floats = seededFloats(n, 15, -2, 2);
-    const full = [1, 1, 1, 1].map((one, i) => maskDims[i - (4 - maskDims.length)] ?? one);
+    const full = [1, 1, 1, 1].map((fallback, i) => maskDims[i - (4 - maskDims.length)] ?? fallback);
     const index = (b, h, i, j) => {
       const at = [b, h, i, j].map((x, a) => (full[a] === 1 ? 0 : x));
       return ((at[0] * full[1] + at[1]) * full[2] + at[2]) * full[3] + at[3];
@@ -414,7 +414,7 @@ describe('nonpad key lengths', () => {
       blocked: (b, h, i, j) => j >= nonpad[b] || j > i + nonpad[b] - 3,
     });
     expectClose(out.data, want.out);
-    // Batch 1 has offset −1, so its first query row sees no key.
+    // Batch 1 has offset −1, so its first query row attends to no key.
     expect(Array.from(out.data.slice(2 * 3 * 4, 2 * 3 * 4 + 4))).toEqual([0, 0, 0, 0]);
   });
 });

@@ -1,5 +1,5 @@
 // The examples of the README's "Attention options" section run as written,
-// and each computes what its comment says.
+// and each computes what its comment states.
 import { expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -62,7 +62,7 @@ export interface AttentionOptions {
    *   as PyTorch's `is_causal`).
    * - `'top-left'`: offset = 0 always.
    * - `'bottom-right'`: offset = T − qLen (`nonpadKvSeqlen[b]` − qLen when
-   *   given), so the last query sees every key, as FlashAttention aligns it.
+   *   given), so the last query attends to every key, as FlashAttention aligns it.
    * - `false` (default): no causal mask.
    * Rows left with no key return zeros.
    */
@@ -91,10 +91,11 @@ export interface AttentionOptions {
    */
   nonpadKvSeqlen?: IntTensorLike;
   /**
-   * Stage of the scores that attentionWithCache returns as qkOutput
-   * (batch, qHeads, qLen, T): 0 scale·Q·Kᵀ, 1 after the softcap, 2 after the
-   * softcap and the mask (−∞ at blocked keys), 3 the softmax probabilities
-   * (zero rows where every key is blocked). Without it, no qkOutput is made.
+   * Stage of the scores that attentionWithCache returns as qkOutput, dims
+   * (batch, qHeads, qLen, T). 0: scale·Q·Kᵀ. 1: after the softcap. 2: after
+   * the softcap and the mask, with −∞ at blocked keys. 3: the softmax
+   * probabilities, with zero rows where every key is blocked. Without this
+   * option, no qkOutput is made.
    * attention() ignores the output.
    */
   qkMatmulOutputMode?: 0 | 1 | 2 | 3;
@@ -141,7 +142,7 @@ export interface MultiheadAttentionForwardOptions {
   attnMask?: TensorLike | BoolTensorLike;
   /** (batch, kvLen): Uint8Array 1 = padding (ignored); Float32Array data is added. */
   keyPaddingMask?: TensorLike | BoolTensorLike;
-  /** Top-left causal mask: query i sees keys 0..i. Default false. */
+  /** Top-left causal mask: query i attends to keys 0..i. Default false. */
   causal?: boolean;
   /** Multiplier of Q·Kᵀ; default 1/√(E / numHeads). */
   scale?: number;

@@ -167,7 +167,7 @@ function pastTensors(op, options, shape) {
 }
 
 // Returns the mask as float32 values (a bool mask becomes 0 / −inf) with its
-// type code and dims; broadcasting is checked by the C++ entry point.
+// type code and dims. The C++ entry point checks the broadcasting.
 function maskTensor(op, options) {
   const mask = options.mask;
   if (mask === undefined) return { maskType: 0, mask: null, maskDims: null };

@@ -42,7 +42,10 @@ function combineMasks(attnMask, paddingMask, { batch, numHeads, qLen, kvLen }) {
   const perHead = attnMask !== null && attnMask.dims.length === 3;
   const dims = [perHead || paddingMask ? batch : 1, perHead ? numHeads : 1, attnMask ? qLen : 1, kvLen];
   const values = new Float32Array(dims.reduce((a, b) => a * b, 1));
-  const valueOf = (mask, i) => (mask.isBool ? (mask.data[i] ? -Infinity : 0) : mask.data[i]);
+  const valueOf = (mask, i) => {
+    if (!mask.isBool) return mask.data[i];
+    return mask.data[i] ? -Infinity : 0;
+  };
   let at = 0;
   for (let b = 0; b < dims[0]; b += 1) {
     for (let h = 0; h < dims[1]; h += 1) {
