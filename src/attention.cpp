@@ -85,7 +85,7 @@ Status resolve_mask(const AttentionShape& s, const AttentionOptions& o, std::siz
   const std::string target_text = dims_string(target, 4);
   if (o.mask_rank < 2 || o.mask_rank > 4) {
     return Status::InvalidArgument(std::string(kPrefix) + "mask must have rank 2, 3 or 4, got rank " +
-                                   std::to_string(o.mask_rank) + " (dims " + given_dims_dims + ")");
+                                   std::to_string(o.mask_rank) + " (dims " + given_dims + ")");
   }
   // Align from the right: missing leading axes have size 1.
   std::size_t dims[4] = {1, 1, 1, 1};
@@ -94,13 +94,13 @@ Status resolve_mask(const AttentionShape& s, const AttentionOptions& o, std::siz
   }
   for (std::size_t a = 0; a < 3; ++a) {
     if (dims[a] != 1 && dims[a] != target[a]) {
-      return Status::InvalidArgument(std::string(kPrefix) + "mask dims " + given_dims_dims +
+      return Status::InvalidArgument(std::string(kPrefix) + "mask dims " + given_dims +
                                      " cannot broadcast to [batch, heads, qLen, totalKvLen] = " +
                                      target_text);
     }
   }
   if (dims[3] > total || (dims[3] == 0 && total > 0)) {
-    return Status::InvalidArgument(std::string(kPrefix) + "mask dims " + given_dims_dims +
+    return Status::InvalidArgument(std::string(kPrefix) + "mask dims " + given_dims +
                                    " cannot broadcast to [batch, heads, qLen, totalKvLen] = " +
                                    target_text + "; the last dim must be 1 or at most " +
                                    std::to_string(total));
