@@ -204,6 +204,63 @@ std::ptrdiff_t causal_offset(const AttentionOptions& o, const AttentionExtras& e
   }
 }
 
+// Everything head_view() needs to build the view of one (batch, head) pair.
+struct HeadCall {
+  const AttentionShape& shape;
+  const AttentionOptions& options;
+  const AttentionExtras& extras;
+  const MaskLayout& mask_layout;
+  std::size_t total = 0;  // past + new keys
+  float scale = 1.0f;
+  const float* q = nullptr;
+  const float* keys = nullptr;    // k, or present_key with a past cache
+  const float* values = nullptr;  // v, or present_value with a past cache
+  float* out = nullptr;
+  AxisStrides qs{}, ks{}, vs{}, os{};
+};
+
+// Returns the kernel's view of batch b and query head h.
+kernels::HeadView head_view(const HeadCall& c, std::size_t b, std::size_t h) {
+  const AttentionShape& shape = c.shape;
+  // Each key/value head serves a consecutive group of query heads.
+  const std::size_t kv_head = h / (shape.num_heads / shape.num_kv_heads);
+  kernels::HeadView view;
+  view.q = c.q + b * c.qs.batch + h * c.qs.head;
+  view.k = c.keys ? c.keys + b * c.ks.batch + kv_head * c.ks.head : nullptr;
+  view.v = c.values ? c.values + b * c.vs.batch + kv_head * c.vs.head : nullptr;
+  view.out = c.out + b * c.os.batch + h * c.os.head;
+  view.q_stride = c.qs.row;
+  view.k_stride = c.ks.row;
+  view.v_stride = c.vs.row;
+  view.out_stride = c.os.row;
+  view.q_len = shape.q_seq_len;
+  view.kv_len = c.total;
+  view.head_dim = shape.head_dim;
+  view.v_head_dim = shape.v_head_dim;
+  view.scale = c.scale;
+  if (c.extras.scores) {
+    view.scores_out = c.extras.scores + (b * shape.num_heads + h) * shape.q_seq_len * c.total;
+    view.scores_stage = static_cast<kernels::ScoreStage>(c.extras.scores_mode);
+  }
+
+  const AttentionOptions& o = c.options;
+  kernels::HeadBias& bias = view.bias;
+  bias.softcap = o.softcap;
+  bias.key_limit = o.nonpad_kv_seqlen ? static_cast<std::size_t>(o.nonpad_kv_seqlen[b]) : c.total;
+  bias.causal = o.causal != CausalAlignment::kNone;
+  bias.causal_offset = causal_offset(o, c.extras, b, shape.q_seq_len, c.total);
+  if (o.mask_type != MaskType::kNone) {
+    const std::size_t element = o.mask_type == MaskType::kBool ? 1 : sizeof(float);
+    bias.mask = static_cast<const char*>(o.mask) +
+                (b * c.mask_layout.batch + h * c.mask_layout.head) * element;
+    bias.mask_is_bool = o.mask_type == MaskType::kBool;
+    bias.mask_row_stride = c.mask_layout.row;
+    bias.mask_col_stride = c.mask_layout.col;
+    bias.mask_cols = c.mask_layout.cols;
+  }
+  return view;
+}
+
 }  // namespace
 
 Status scaled_dot_product_attention(const float* q, const float* k, const float* v, float* out,
@@ -238,7 +295,7 @@ Status scaled_dot_product_attention(const float* q, const float* k, const float*
   }
 
   // With a past cache the kernel reads keys and values from present, which
-  // then has to exist even when the caller did not ask for it.
+  // then has to exist even when the caller did not request it.
   const bool need_present = past_len > 0 || extras.past_key != nullptr;
   std::size_t present_k_size = 0;
   std::size_t present_v_size = 0;
@@ -263,17 +320,18 @@ Status scaled_dot_product_attention(const float* q, const float* k, const float*
     return Status::Ok();  // empty output
   }
 
-  const float scale =
-      options.has_scale ? options.scale : 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
   const AttentionLayout kv_layout = need_present ? AttentionLayout::kBHSD : shape.layout;
-  const float* keys = need_present ? present_k : k;
-  const float* values = need_present ? present_v : v;
-  const AxisStrides qs = strides_for(shape.layout, shape.num_heads, shape.q_seq_len, shape.head_dim);
-  const AxisStrides ks = strides_for(kv_layout, shape.num_kv_heads, total, shape.head_dim);
-  const AxisStrides vs = strides_for(kv_layout, shape.num_kv_heads, total, shape.v_head_dim);
-  const AxisStrides os =
-      strides_for(shape.out_layout, shape.num_heads, shape.q_seq_len, shape.v_head_dim);
-  const std::size_t group = shape.num_heads / shape.num_kv_heads;
+  HeadCall call{shape, options, extras, mask_layout, total};
+  call.scale =
+      options.has_scale ? options.scale : 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
+  call.q = q;
+  call.keys = need_present ? present_k : k;
+  call.values = need_present ? present_v : v;
+  call.out = out;
+  call.qs = strides_for(shape.layout, shape.num_heads, shape.q_seq_len, shape.head_dim);
+  call.ks = strides_for(kv_layout, shape.num_kv_heads, total, shape.head_dim);
+  call.vs = strides_for(kv_layout, shape.num_kv_heads, total, shape.v_head_dim);
+  call.os = strides_for(shape.out_layout, shape.num_heads, shape.q_seq_len, shape.v_head_dim);
 
   detail::FloatBuffer scratch_memory(
       kernels::AttentionScratch::floats_needed(shape.head_dim, shape.v_head_dim));
@@ -285,42 +343,7 @@ Status scaled_dot_product_attention(const float* q, const float* k, const float*
 
   for (std::size_t b = 0; b < shape.batch; ++b) {
     for (std::size_t h = 0; h < shape.num_heads; ++h) {
-      // Query head h reads key/value head h / group (consecutive groups).
-      const std::size_t kv_head = h / group;
-      kernels::HeadView view;
-      view.q = q + b * qs.batch + h * qs.head;
-      view.k = keys ? keys + b * ks.batch + kv_head * ks.head : nullptr;
-      view.v = values ? values + b * vs.batch + kv_head * vs.head : nullptr;
-      view.out = out + b * os.batch + h * os.head;
-      view.q_stride = qs.row;
-      view.k_stride = ks.row;
-      view.v_stride = vs.row;
-      view.out_stride = os.row;
-      view.q_len = shape.q_seq_len;
-      view.kv_len = total;
-      view.head_dim = shape.head_dim;
-      view.v_head_dim = shape.v_head_dim;
-      view.scale = scale;
-      if (extras.scores) {
-        view.scores_out = extras.scores + (b * shape.num_heads + h) * shape.q_seq_len * total;
-        view.scores_stage = static_cast<kernels::ScoreStage>(extras.scores_mode);
-      }
-      kernels::HeadBias& bias = view.bias;
-      bias.softcap = options.softcap;
-      bias.key_limit =
-          options.nonpad_kv_seqlen ? static_cast<std::size_t>(options.nonpad_kv_seqlen[b]) : total;
-      bias.causal = options.causal != CausalAlignment::kNone;
-      bias.causal_offset = causal_offset(options, extras, b, shape.q_seq_len, total);
-      if (options.mask_type != MaskType::kNone) {
-        const std::size_t element = options.mask_type == MaskType::kBool ? 1 : sizeof(float);
-        bias.mask = static_cast<const char*>(options.mask) +
-                    (b * mask_layout.batch + h * mask_layout.head) * element;
-        bias.mask_is_bool = options.mask_type == MaskType::kBool;
-        bias.mask_row_stride = mask_layout.row;
-        bias.mask_col_stride = mask_layout.col;
-        bias.mask_cols = mask_layout.cols;
-      }
-      kernels::attention_head(view, scratch);
+      kernels::attention_head(head_view(call, b, h), scratch);
     }
   }
   return Status::Ok();
