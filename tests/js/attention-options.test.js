@@ -288,6 +288,15 @@ describe('float16', () => {
     expectClose(Array.from(out.data, float16BitsToNumber), [0.731059, 0.268941], 1e-3, 0);
   });
 
+  test('float16 additive mask equals the float32 mask', () => {
+    const q = new Tensor(seededFloats(2 * 3 * 4, 35), [1, 2, 3, 4]);
+    const k = new Tensor(seededFloats(2 * 5 * 4, 36), [1, 2, 5, 4]);
+    const values = [0, -1.5, -Infinity, 0.25, 2, -0.5, 0, 0, -Infinity, 1, -2, 0.75, 0, 0, 0];
+    const asFloat32 = ak.attention(q, k, k, { mask: f32(values, [3, 5]) });
+    const asFloat16 = ak.attention(q, k, k, { mask: half(values, [3, 5]) });
+    expect(Array.from(asFloat16.data)).toEqual(Array.from(asFloat32.data));
+  });
+
   test('outputs follow the type of their input', () => {
     const q = half([1, 0], [1, 1, 1, 2]);
     const k = half([1, 0, 0, 1], [1, 1, 2, 2]);
