@@ -111,6 +111,9 @@ Status resolve_mask(const AttentionShape& s, const AttentionOptions& o, std::siz
   layout->batch = dims[0] == 1 ? 0 : stride_batch;
   layout->head = dims[1] == 1 ? 0 : stride_head;
   layout->row = dims[2] == 1 ? 0 : stride_row;
+  // NOTE: a last axis of 1 broadcasts over every key, as in numpy and
+  // PyTorch. ONNX opset 24 pads a short last axis with −inf, which would
+  // instead block every key but the first; no ONNX case covers this.
   if (dims[3] == 1 && total > 1) {
     layout->col = 0;  // one column broadcast over every key
     layout->cols = total;
