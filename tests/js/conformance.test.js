@@ -8,7 +8,7 @@ import { runConformance } from '../conformance/conformance.mjs';
 const dataDir = fileURLToPath(new URL('../data/onnx/', import.meta.url));
 
 // Ops whose cases all run; every case file of these ops becomes a test.
-const OPS = ['Attention'];
+const OPS = ['Attention', 'RotaryEmbedding'];
 
 const caseNames = findCaseFiles([dataDir])
   .map((file) => loadCase(file))
