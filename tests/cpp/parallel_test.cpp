@@ -62,6 +62,46 @@ TEST_F(ThreadCountTest, AttentionIdenticalForAnyThreadCount) {
   }
 }
 
+TEST_F(ThreadCountTest, CausalMaskAndScoresIdenticalForAnyThreadCount) {
+  // 150 query rows span three work items of 64 rows, so the causal limit,
+  // the mask rows and the score rows of the later items must be offset.
+  attnkit::AttentionShape shape{1, 4, 2, 150, 150, 16, 16};
+  const auto q = random_floats(4 * 150 * 16, 31);
+  const auto k = random_floats(2 * 150 * 16, 32);
+  const auto v = random_floats(2 * 150 * 16, 33);
+  const auto mask = random_floats(150 * 150, 34);
+  attnkit::AttentionOptions options;
+  options.causal = attnkit::CausalAlignment::kTopLeft;
+  options.mask = mask.data();
+  options.mask_type = attnkit::MaskType::kFloat;
+  options.mask_rank = 2;
+  options.mask_dims[0] = 150;
+  options.mask_dims[1] = 150;
+
+  std::vector<float> first(4 * 150 * 16);
+  std::vector<float> first_scores(4 * 150 * 150);
+  attnkit::AttentionExtras extras;
+  extras.scores = first_scores.data();
+  extras.scores_mode = attnkit::ScoreOutputMode::kSoftmax;
+  ASSERT_TRUE(attnkit::scaled_dot_product_attention(q.data(), k.data(), v.data(), first.data(), shape,
+                                                    options, extras).ok());
+  // Row 100 (item 2) attends to keys 0..100 only.
+  EXPECT_EQ(first_scores[100 * 150 + 101], 0.0f);
+  EXPECT_GT(first_scores[100 * 150 + 100], 0.0f);
+
+  for (std::size_t threads : {2u, 3u}) {
+    ASSERT_TRUE(attnkit::set_num_threads(threads).ok());
+    std::vector<float> out(first.size(), -1.0f);
+    std::vector<float> scores(first_scores.size(), -1.0f);
+    extras.scores = scores.data();
+    ASSERT_TRUE(attnkit::scaled_dot_product_attention(q.data(), k.data(), v.data(), out.data(), shape,
+                                                      options, extras).ok());
+    EXPECT_EQ(std::memcmp(out.data(), first.data(), out.size() * sizeof(float)), 0) << threads << " threads";
+    EXPECT_EQ(std::memcmp(scores.data(), first_scores.data(), scores.size() * sizeof(float)), 0)
+        << threads << " threads";
+  }
+}
+
 TEST_F(ThreadCountTest, MultiheadIdenticalForAnyThreadCount) {
   attnkit::MultiheadShape shape{1, 4, 100, 100, 16};
   const std::size_t embed = 64;
