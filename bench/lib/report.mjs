@@ -148,7 +148,8 @@ export function renderMarkdown(report) {
       const r = find(report, c.lib, c.threads, key.workload.id, key.variant);
       if (!r) return '';
       if (r.status === 'ok') return `${fmt(r.medianMs)} (${fmt(r.minMs)})`;
-      notes.push(`${configLabel(c)}, ${rowLabel(key)}: ${r.status}: ${r.note}`);
+      const note = String(r.note).trim().split('\n')[0];
+      notes.push(`${configLabel(c)}, ${rowLabel(key)}: ${note.startsWith(r.status) ? note : `${r.status}: ${note}`}`);
       return r.status;
     });
     lines.push(`| ${rowLabel(key)} | ${cells.join(' | ')} |`);

@@ -183,17 +183,16 @@ int main(int argc, char** argv) {
     shape.q_seq_len = arg(argv, 5);
     shape.kv_seq_len = arg(argv, 6);
     shape.head_dim = shape.v_head_dim = arg(argv, 7);
-    if (arg(argv, 8) != 0) {
-      std::printf("{\"unsupported\":\"the native API has no causal option in this build\"}\n");
-      return 0;
-    }
+    attnkit::AttentionOptions options;
+    // Causal prefill: query i attends to keys 0..i (q_seq_len == kv_seq_len).
+    if (arg(argv, 8) != 0) options.causal = attnkit::CausalAlignment::kTopLeft;
     const auto q = seeded_floats(shape.batch * shape.num_heads * shape.q_seq_len * shape.head_dim, 1);
     const auto k = seeded_floats(shape.batch * shape.num_kv_heads * shape.kv_seq_len * shape.head_dim, 2);
     const auto v = seeded_floats(shape.batch * shape.num_kv_heads * shape.kv_seq_len * shape.head_dim, 3);
     std::vector<float> out(shape.batch * shape.num_heads * shape.q_seq_len * shape.head_dim);
     const auto run = [&] {
       const attnkit::Status status =
-          attnkit::scaled_dot_product_attention(q.data(), k.data(), v.data(), out.data(), shape, {});
+          attnkit::scaled_dot_product_attention(q.data(), k.data(), v.data(), out.data(), shape, options);
       if (!status.ok()) std::printf("{\"error\":\"%s\"}\n", status.message.c_str());
       return status.ok();
     };
