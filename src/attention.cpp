@@ -40,7 +40,10 @@ std::string dims_string(const std::size_t* dims, std::size_t rank) {
   return s + "]";
 }
 
-Status check_shape(const AttentionShape& s, std::size_t past_len) {
+// The [batch, heads, q_seq_len, total] product bounds the score output and
+// the mask, so it is checked only when one of them is given: plain attention
+// never stores that matrix.
+Status check_shape(const AttentionShape& s, std::size_t past_len, bool has_score_matrix) {
   if (s.batch == 0 || s.num_heads == 0 || s.num_kv_heads == 0 || s.head_dim == 0 ||
       s.v_head_dim == 0) {
     return Status::InvalidArgument(std::string(kPrefix) +
@@ -57,7 +60,7 @@ Status check_shape(const AttentionShape& s, std::size_t past_len) {
   if (total < s.kv_seq_len ||
       !detail::checked_product({s.batch, s.num_heads, s.q_seq_len, s.head_dim}, &n) ||
       !detail::checked_product({s.batch, s.num_heads, s.q_seq_len, s.v_head_dim}, &n) ||
-      !detail::checked_product({s.batch, s.num_heads, s.q_seq_len, total}, &n) ||
+      (has_score_matrix && !detail::checked_product({s.batch, s.num_heads, s.q_seq_len, total}, &n)) ||
       !detail::checked_product({s.batch, s.num_kv_heads, total, s.head_dim}, &n) ||
       !detail::checked_product({s.batch, s.num_kv_heads, total, s.v_head_dim}, &n)) {
     return Status::OutOfRange(std::string(kPrefix) + "tensor sizes exceed 2^29 elements");
@@ -294,7 +297,8 @@ Status scaled_dot_product_attention(const float* q, const float* k, const float*
                                     const AttentionShape& shape, const AttentionOptions& options,
                                     const AttentionExtras& extras) {
   const std::size_t past_len = extras.past_key ? extras.past_seq_len : 0;
-  Status status = check_shape(shape, past_len);
+  Status status = check_shape(shape, past_len,
+                              extras.scores != nullptr || options.mask_type != MaskType::kNone);
   if (!status.ok()) {
     return status;
   }

@@ -102,6 +102,25 @@ TEST_F(ThreadCountTest, CausalMaskAndScoresIdenticalForAnyThreadCount) {
   }
 }
 
+TEST(AttentionLongSequence, ScoreCountAboveLimitRuns) {
+  // batch·heads·q·kv = 2^29 scores, more than one tensor may hold, but no
+  // score matrix is stored, so the call must run. Head 0 must equal the same
+  // head computed alone.
+  attnkit::AttentionShape shape{1, 8192, 8192, 256, 256, 1, 1};
+  const auto q = random_floats(8192 * 256, 41);
+  const auto k = random_floats(8192 * 256, 42);
+  const auto v = random_floats(8192 * 256, 43);
+  std::vector<float> out(8192 * 256);
+  const attnkit::Status status =
+      attnkit::scaled_dot_product_attention(q.data(), k.data(), v.data(), out.data(), shape, {});
+  ASSERT_TRUE(status.ok()) << status.message;
+
+  attnkit::AttentionShape one_head{1, 1, 1, 256, 256, 1, 1};
+  std::vector<float> head0(256);
+  ASSERT_TRUE(attnkit::scaled_dot_product_attention(q.data(), k.data(), v.data(), head0.data(), one_head, {}).ok());
+  EXPECT_EQ(std::memcmp(out.data(), head0.data(), head0.size() * sizeof(float)), 0);
+}
+
 TEST_F(ThreadCountTest, MultiheadIdenticalForAnyThreadCount) {
   attnkit::MultiheadShape shape{1, 4, 100, 100, 16};
   const std::size_t embed = 64;
