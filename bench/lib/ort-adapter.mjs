@@ -21,7 +21,7 @@ export function ortAdapter(ort, { name, threads, sessionOptions, note = '' }) {
       if (workload.kind !== 'rope') {
         const scoreBytes = 4 * s.batch * s.heads * s.qLen * s.kvLen;
         if (scoreBytes > MAX_SCORE_BYTES) {
-          return { unsupported: `skipped: a ${(scoreBytes / 2 ** 30).toFixed(0)} GiB score matrix would not fit` };
+          return { unsupported: `skipped: the basic form would store a ${(scoreBytes / 2 ** 30).toFixed(1)} GiB score matrix` };
         }
       }
       const rejected = [];

@@ -24,7 +24,7 @@ function withOutOption(module, name, fn) {
     callArgs[optionsIndex] = rest;
     const result = withOutput(module, name, out, () => fn(...callArgs));
     if (result.dims.length !== out.dims.length || result.dims.some((d, i) => d !== out.dims[i])) {
-      throw new RangeError(`${name}: out has dims [${out.dims.join(', ')}], but the result has dims [${result.dims.join(', ')}]; out now holds the result in the result's dims`);
+      throw new RangeError(`${name}: out has dims [${out.dims.join(', ')}], but the result has dims [${result.dims.join(', ')}]; out was overwritten, so pass one with the result's dims`);
     }
     return out;
   };

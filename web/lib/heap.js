@@ -149,10 +149,10 @@ function overlaps(a, aBytes, b, bBytes) {
  * in `outputLengths`, then returns the outputs as Float32Arrays.
  * `invoke` returns null or a { code, message } status.
  *
- * Inputs that are views of ak.alloc() tensors are passed by pointer; other
- * inputs are copied in. With an `out` tensor pending (withOutput), the only
- * output is written there and returned as a view of it; otherwise outputs
- * are copied out into new arrays.
+ * Inputs that are views of ak.alloc() tensors are passed by pointer, and
+ * other inputs are copied in. With an `out` tensor pending (withOutput), the
+ * only output is written there and returned as a view of it. Otherwise the
+ * outputs are copied out into new arrays.
  */
 export function callWithHeap(module, op, inputs, outputLengths, invoke) {
   const state = heapState(module);
