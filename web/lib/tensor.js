@@ -21,6 +21,22 @@ export class Tensor {
   }
 }
 
+// Largest dim accepted: the bindings pass sizes as unsigned 32-bit integers.
+export const MAX_DIM = 2 ** 32 - 1;
+
+// True when `buffer` was transferred (for example by postMessage or
+// structuredClone with `transfer`). Node 20 has no ArrayBuffer.prototype.detached,
+// so the fallback relies on the view constructor throwing on a detached buffer.
+function isDetached(buffer) {
+  if (typeof buffer.detached === 'boolean') return buffer.detached;
+  try {
+    new Uint8Array(buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** Formats dims as "[2, 3, 4]" for messages. */
 export function formatDims(dims) {
   return Array.isArray(dims) || ArrayBuffer.isView(dims) ? `[${Array.from(dims).join(', ')}]` : String(dims);
@@ -51,6 +67,11 @@ export function checkTensor(op, name, tensor, { allowFloat16 = false } = {}) {
     const expected = allowFloat16 ? 'a Float32Array or a Uint16Array of float16 bits' : 'a Float32Array';
     throw new TypeError(`${op}: ${name}.data must be ${expected}, got ${describe(data)}`);
   }
+  if (isDetached(data.buffer)) {
+    throw new TypeError(
+      `${op}: ${name}.data is a view of a detached ArrayBuffer (it was transferred, for example to a Worker); pass an array whose buffer is still attached`,
+    );
+  }
   if (!Array.isArray(dims) && !(ArrayBuffer.isView(dims) && !(dims instanceof DataView))) {
     throw new TypeError(`${op}: ${name}.dims must be an array of integers, got ${describe(dims)}`);
   }
@@ -61,6 +82,9 @@ export function checkTensor(op, name, tensor, { allowFloat16 = false } = {}) {
       throw new RangeError(
         `${op}: ${name}.dims[${i}] must be a non-negative integer, got ${String(d)} in dims ${formatDims(dims)}`,
       );
+    }
+    if (d > MAX_DIM) {
+      throw new RangeError(`${op}: ${name}.dims[${i}] must be at most ${MAX_DIM}, got ${d} in dims ${formatDims(dims)}`);
     }
     size *= d;
   }
