@@ -1,6 +1,7 @@
 // Entry point for scaled dot-product attention: checks the shape, builds
 // one head view per (batch, query head) and runs the tiled kernel.
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "attnkit/attnkit.h"
@@ -26,8 +27,7 @@ AxisStrides strides_for(AttentionLayout layout, std::size_t heads, std::size_t s
   return {heads * seq * dim, seq * dim, dim};
 }
 
-Status check_shape(const AttentionShape& s) {
-  const std::string prefix = "attention: ";
+Status check_shape(const std::string& prefix, const AttentionShape& s) {
   if (s.batch == 0 || s.num_heads == 0 || s.num_kv_heads == 0 || s.head_dim == 0 ||
       s.v_head_dim == 0) {
     return Status::InvalidArgument(prefix + "batch, heads and head sizes must be positive");
@@ -47,24 +47,61 @@ Status check_shape(const AttentionShape& s) {
   return Status::Ok();
 }
 
+// The scratch buffer holds about (kKeyBlock + kQueryBlock) floats per
+// head_dim. Computed in 64 bits because the product can exceed a 32-bit
+// size_t, which would allocate a buffer too short for the kernel.
+Status check_scratch_size(const std::string& prefix, const AttentionShape& s) {
+  const std::uint64_t head_dim = s.head_dim;
+  const std::uint64_t v_head_dim = s.v_head_dim;
+  const std::uint64_t floats = kernels::kQueryBlock * head_dim + head_dim * kernels::kKeyBlock +
+                               kernels::kQueryBlock * kernels::kKeyBlock +
+                               kernels::kQueryBlock * v_head_dim;
+  if (floats > detail::kMaxElements) {
+    return Status::OutOfRange(prefix + "head sizes " + std::to_string(s.head_dim) + " and " +
+                              std::to_string(s.v_head_dim) + " need " + std::to_string(floats) +
+                              " floats of scratch memory, more than the limit of " +
+                              std::to_string(detail::kMaxElements));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+namespace detail {
+
+Status check_attention_call(const char* op, const float* q, const float* k, const float* v,
+                            const float* out, const AttentionShape& shape,
+                            const AttentionOptions& options) {
+  const std::string prefix = std::string(op) + ": ";
+  Status status = check_shape(prefix, shape);
+  if (!status.ok()) {
+    return status;
+  }
+  if (options.has_scale && !std::isfinite(options.scale)) {
+    return Status::InvalidArgument(prefix + "scale must be finite, got " +
+                                   std::to_string(options.scale));
+  }
+  if (shape.q_seq_len == 0) {
+    return Status::Ok();  // empty output: no pointer is read
+  }
+  status = check_scratch_size(prefix, shape);
+  if (!status.ok()) {
+    return status;
+  }
+  if (!q || !out || (shape.kv_seq_len > 0 && (!k || !v))) {
+    return Status::InvalidArgument(prefix + "null data pointer");
+  }
+  return Status::Ok();
+}
+
+}  // namespace detail
 
 Status scaled_dot_product_attention(const float* q, const float* k, const float* v, float* out,
                                     const AttentionShape& shape,
                                     const AttentionOptions& options) {
-  Status status = check_shape(shape);
-  if (!status.ok()) {
+  Status status = detail::check_attention_call("attention", q, k, v, out, shape, options);
+  if (!status.ok() || shape.q_seq_len == 0) {
     return status;
-  }
-  if (shape.q_seq_len == 0) {
-    return Status::Ok();  // empty output
-  }
-  if (!q || !out || (shape.kv_seq_len > 0 && (!k || !v))) {
-    return Status::InvalidArgument("attention: null data pointer");
-  }
-  if (options.has_scale && !std::isfinite(options.scale)) {
-    return Status::InvalidArgument("attention: scale must be finite, got " +
-                                   std::to_string(options.scale));
   }
 
   const float scale =

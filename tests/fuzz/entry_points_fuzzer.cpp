@@ -1,0 +1,335 @@
+// libFuzzer target for the C++ entry points. The first input byte picks an
+// operation from kOperations; the rest supplies its shape, options and data.
+//
+// Each operation runs in one of two modes:
+// - bounded: every buffer has exactly the size the shape needs (at most
+//   kMaxFloats floats), so AddressSanitizer reports any read or write past
+//   its end. A call that succeeds on finite, moderate data must also satisfy
+//   a property of the operation (see the check_* functions).
+// - extreme: sizes come from kExtremeSizes and every pointer is null, so the
+//   call must return an error (or succeed on an empty output) without
+//   touching memory or allocating more than the scratch of a valid call.
+//
+// Build with -DATTNKIT_FUZZ=ON (see CMakeLists.txt) and run
+// scripts/fuzz-long.sh, or build/sanitize/attnkit_fuzz -max_total_time=60.
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "attnkit/attnkit.h"
+
+namespace {
+
+// Upper bound of one buffer in bounded mode, to keep each run fast.
+constexpr std::size_t kMaxFloats = std::size_t{1} << 16;
+
+// Magnitude below which data counts as moderate: products of such values
+// summed over a head stay far from float overflow.
+constexpr float kModerate = 1000.0f;
+
+constexpr std::size_t kExtremeSizes[] = {
+    0, 1, 2, 3, 64, 65, std::size_t{1} << 15, std::size_t{1} << 29, (std::size_t{1} << 31) - 1,
+    std::size_t{1} << 32, std::numeric_limits<std::size_t>::max() / 2,
+    std::numeric_limits<std::size_t>::max()};
+
+[[noreturn]] void fail(const char* what) {
+  std::fprintf(stderr, "attnkit_fuzz: %s\n", what);
+  std::abort();
+}
+
+std::size_t extreme_size(FuzzedDataProvider& in) {
+  return in.PickValueInArray(kExtremeSizes);
+}
+
+// Returns n floats: raw bit patterns from the input (NaN, infinities and
+// subnormals included) or, when the first byte says so, values in
+// [-1, 1) so that the property checks run often.
+std::vector<float> take_floats(FuzzedDataProvider& in, std::size_t n) {
+  std::vector<float> out(n);
+  const bool raw_bits = in.ConsumeBool();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (raw_bits) {
+      const std::uint32_t bits = in.ConsumeIntegral<std::uint32_t>();
+      std::memcpy(&out[i], &bits, sizeof(float));
+    } else {
+      out[i] = in.ConsumeFloatingPointInRange(-1.0f, 1.0f);
+    }
+  }
+  return out;
+}
+
+bool all_moderate(const std::vector<float>& values) {
+  return std::all_of(values.begin(), values.end(),
+                     [](float x) { return std::isfinite(x) && std::fabs(x) <= kModerate; });
+}
+
+float max_abs(const std::vector<float>& values) {
+  float m = 0.0f;
+  for (float x : values) {
+    m = std::max(m, std::fabs(x));
+  }
+  return m;
+}
+
+// Returns the product of the factors, or kMaxFloats + 1 when a product exceeds kMaxFloats.
+std::size_t bounded_product(std::initializer_list<std::size_t> factors) {
+  std::size_t p = 1;
+  for (std::size_t f : factors) {
+    if (f != 0 && p > kMaxFloats / f) {
+      return kMaxFloats + 1;
+    }
+    p *= f;
+  }
+  return p;
+}
+
+const float* data_or_null(const std::vector<float>& v) { return v.empty() ? nullptr : v.data(); }
+
+// Attention output rows are convex combinations of value rows, so no output
+// element can exceed the largest |v| (plus rounding).
+void check_attention_output(const std::vector<float>& out, const std::vector<float>& v) {
+  const float bound = max_abs(v) * (1.0f + 1e-4f) + 1e-30f;
+  for (float x : out) {
+    if (!(std::fabs(x) <= bound)) {
+      fail("attention output outside the range of the values");
+    }
+  }
+}
+
+void fuzz_attention(FuzzedDataProvider& in) {
+  attnkit::AttentionShape shape;
+  attnkit::AttentionOptions options;
+  const bool extreme = in.ConsumeBool();
+  if (extreme) {
+    shape.batch = extreme_size(in);
+    shape.num_heads = extreme_size(in);
+    shape.num_kv_heads = extreme_size(in);
+    shape.q_seq_len = extreme_size(in);
+    shape.kv_seq_len = extreme_size(in);
+    shape.head_dim = extreme_size(in);
+    shape.v_head_dim = extreme_size(in);
+  } else {
+    shape.batch = in.ConsumeIntegralInRange<std::size_t>(0, 3);
+    shape.num_kv_heads = in.ConsumeIntegralInRange<std::size_t>(0, 3);
+    shape.num_heads = shape.num_kv_heads * in.ConsumeIntegralInRange<std::size_t>(0, 3);
+    if (in.ConsumeBool()) {
+      shape.num_heads += 1;  // often not a multiple of num_kv_heads
+    }
+    shape.q_seq_len = in.ConsumeIntegralInRange<std::size_t>(0, 9);
+    shape.kv_seq_len = in.ConsumeIntegralInRange<std::size_t>(0, 140);
+    shape.head_dim = in.ConsumeIntegralInRange<std::size_t>(0, 70);
+    shape.v_head_dim = in.ConsumeIntegralInRange<std::size_t>(0, 70);
+  }
+  shape.layout = in.ConsumeBool() ? attnkit::AttentionLayout::kBSHD : attnkit::AttentionLayout::kBHSD;
+  shape.out_layout =
+      in.ConsumeBool() ? attnkit::AttentionLayout::kBSHD : attnkit::AttentionLayout::kBHSD;
+  options.has_scale = in.ConsumeBool();
+  if (options.has_scale) {
+    options.scale = in.ConsumeBool() ? in.ConsumeFloatingPoint<float>()
+                                     : in.ConsumeFloatingPointInRange(-4.0f, 4.0f);
+  }
+
+  if (extreme) {
+    const attnkit::Status status =
+        attnkit::scaled_dot_product_attention(nullptr, nullptr, nullptr, nullptr, shape, options);
+    if (status.ok() && shape.q_seq_len != 0) {
+      fail("attention accepted null pointers for a non-empty output");
+    }
+    return;
+  }
+
+  const std::size_t q_size =
+      bounded_product({shape.batch, shape.num_heads, shape.q_seq_len, shape.head_dim});
+  const std::size_t k_size =
+      bounded_product({shape.batch, shape.num_kv_heads, shape.kv_seq_len, shape.head_dim});
+  const std::size_t v_size =
+      bounded_product({shape.batch, shape.num_kv_heads, shape.kv_seq_len, shape.v_head_dim});
+  const std::size_t out_size =
+      bounded_product({shape.batch, shape.num_heads, shape.q_seq_len, shape.v_head_dim});
+  if (std::max({q_size, k_size, v_size, out_size}) > kMaxFloats) {
+    return;
+  }
+  const std::vector<float> q = take_floats(in, q_size);
+  const std::vector<float> k = take_floats(in, k_size);
+  const std::vector<float> v = take_floats(in, v_size);
+  std::vector<float> out(out_size, 0.0f);
+
+  const attnkit::Status status = attnkit::scaled_dot_product_attention(
+      data_or_null(q), data_or_null(k), data_or_null(v), out.empty() ? nullptr : out.data(), shape,
+      options);
+  const bool valid_shape = shape.batch > 0 && shape.num_kv_heads > 0 && shape.head_dim > 0 &&
+                           shape.v_head_dim > 0 && shape.num_heads > 0 &&
+                           shape.num_heads % shape.num_kv_heads == 0;
+  const bool valid_scale = !options.has_scale || std::isfinite(options.scale);
+  if (status.ok() != (valid_shape && valid_scale)) {
+    fail(status.ok() ? "attention accepted an invalid call" : "attention rejected a valid call");
+  }
+  if (status.ok() && all_moderate(q) && all_moderate(k) && all_moderate(v) &&
+      std::fabs(options.scale) <= kModerate) {
+    check_attention_output(out, v);
+  }
+}
+
+void fuzz_multihead(FuzzedDataProvider& in) {
+  attnkit::MultiheadShape shape;
+  attnkit::AttentionOptions options;
+  const bool extreme = in.ConsumeBool();
+  if (extreme) {
+    shape.batch = extreme_size(in);
+    shape.num_heads = extreme_size(in);
+    shape.q_seq_len = extreme_size(in);
+    shape.kv_seq_len = extreme_size(in);
+    shape.head_dim = extreme_size(in);
+  } else {
+    shape.batch = in.ConsumeIntegralInRange<std::size_t>(0, 3);
+    shape.num_heads = in.ConsumeIntegralInRange<std::size_t>(0, 4);
+    shape.q_seq_len = in.ConsumeIntegralInRange<std::size_t>(0, 9);
+    shape.kv_seq_len = in.ConsumeIntegralInRange<std::size_t>(0, 70);
+    shape.head_dim = in.ConsumeIntegralInRange<std::size_t>(0, 20);
+  }
+  options.has_scale = in.ConsumeBool();
+  if (options.has_scale) {
+    options.scale = in.ConsumeFloatingPoint<float>();
+  }
+  const bool with_bias = in.ConsumeBool();
+
+  if (extreme) {
+    const attnkit::Status status = attnkit::multihead_attention(
+        nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, shape, options);
+    if (status.ok() && shape.batch != 0 && shape.q_seq_len != 0 && shape.num_heads != 0 &&
+        shape.head_dim != 0) {
+      fail("multiheadAttention accepted null pointers for a non-empty output");
+    }
+    return;
+  }
+
+  const std::size_t embed = shape.num_heads * shape.head_dim;
+  const std::size_t q_size =
+      bounded_product({shape.batch, shape.num_heads, shape.q_seq_len, shape.head_dim});
+  const std::size_t kv_size =
+      bounded_product({shape.batch, shape.num_heads, shape.kv_seq_len, shape.head_dim});
+  const std::size_t weight_size = bounded_product({embed, embed});
+  const std::size_t out_size = bounded_product({shape.batch, shape.q_seq_len, embed});
+  if (std::max({q_size, kv_size, weight_size, out_size}) > kMaxFloats) {
+    return;
+  }
+  const std::vector<float> q = take_floats(in, q_size);
+  const std::vector<float> k = take_floats(in, kv_size);
+  const std::vector<float> v = take_floats(in, kv_size);
+  const std::vector<float> weight = take_floats(in, weight_size);
+  const std::vector<float> bias = take_floats(in, with_bias ? embed : 0);
+  std::vector<float> out(out_size, 0.0f);
+
+  const attnkit::Status status = attnkit::multihead_attention(
+      data_or_null(q), data_or_null(k), data_or_null(v), data_or_null(weight),
+      data_or_null(bias), out.empty() ? nullptr : out.data(), shape, options);
+  const bool valid = shape.batch > 0 && shape.num_heads > 0 && shape.head_dim > 0 &&
+                     (!options.has_scale || std::isfinite(options.scale));
+  if (status.ok() != valid) {
+    fail(status.ok() ? "multiheadAttention accepted an invalid call"
+                     : "multiheadAttention rejected a valid call");
+  }
+  // With moderate data every output is a finite sum of bounded products.
+  if (status.ok() && all_moderate(q) && all_moderate(k) && all_moderate(v) &&
+      all_moderate(weight) && all_moderate(bias) && std::fabs(options.scale) <= kModerate) {
+    for (float x : out) {
+      if (!std::isfinite(x)) {
+        fail("multiheadAttention returned a non-finite value for moderate inputs");
+      }
+    }
+  }
+}
+
+// A rotation keeps the length of each (a, b) pair, so the sum of squares of
+// each head is preserved up to rounding.
+void check_rope_norms(const std::vector<float>& x, const std::vector<float>& out,
+                      std::size_t head_dim) {
+  for (std::size_t start = 0; start < x.size(); start += head_dim) {
+    double in_norm = 0.0;
+    double out_norm = 0.0;
+    for (std::size_t i = start; i < start + head_dim; ++i) {
+      in_norm += static_cast<double>(x[i]) * x[i];
+      out_norm += static_cast<double>(out[i]) * out[i];
+    }
+    if (!(std::fabs(in_norm - out_norm) <= 1e-5 * in_norm + 1e-30)) {
+      fail("rope changed the norm of a head");
+    }
+  }
+}
+
+void fuzz_rope(FuzzedDataProvider& in) {
+  attnkit::RopeShape shape;
+  attnkit::RopeOptions options;
+  const bool extreme = in.ConsumeBool();
+  if (extreme) {
+    shape.batch = extreme_size(in);
+    shape.seq_len = extreme_size(in);
+    shape.num_heads = extreme_size(in);
+    shape.head_dim = extreme_size(in);
+  } else {
+    shape.batch = in.ConsumeIntegralInRange<std::size_t>(0, 3);
+    shape.seq_len = in.ConsumeIntegralInRange<std::size_t>(0, 9);
+    shape.num_heads = in.ConsumeIntegralInRange<std::size_t>(0, 3);
+    shape.head_dim = in.ConsumeIntegralInRange<std::size_t>(0, 70);
+  }
+  options.base = in.ConsumeBool() ? in.ConsumeFloatingPoint<double>()
+                                  : in.ConsumeFloatingPointInRange(1.0, 1e6);
+  options.interleaved = in.ConsumeBool();
+  options.position_offset = in.ConsumeBool() ? in.ConsumeIntegral<std::int64_t>()
+                                             : in.ConsumeIntegralInRange<std::int64_t>(-64, 4096);
+  const bool in_place = in.ConsumeBool();
+
+  const bool valid = shape.head_dim > 0 && shape.head_dim % 2 == 0 && options.base > 0.0 &&
+                     std::isfinite(options.base);
+  if (extreme) {
+    const attnkit::Status status = attnkit::apply_rope(nullptr, nullptr, shape, options);
+    if (status.ok() && (!valid || (shape.batch != 0 && shape.seq_len != 0 && shape.num_heads != 0))) {
+      fail("rope accepted an invalid call with null pointers");
+    }
+    return;
+  }
+
+  const std::size_t size =
+      bounded_product({shape.batch, shape.seq_len, shape.num_heads, shape.head_dim});
+  if (size > kMaxFloats) {
+    return;
+  }
+  const std::vector<float> x = take_floats(in, size);
+  std::vector<float> out = in_place ? x : std::vector<float>(size, 0.0f);
+  const float* source = in_place ? data_or_null(out) : data_or_null(x);
+
+  const attnkit::Status status =
+      attnkit::apply_rope(source, out.empty() ? nullptr : out.data(), shape, options);
+  if (status.ok() != valid) {
+    fail(status.ok() ? "rope accepted an invalid call" : "rope rejected a valid call");
+  }
+  // A base far below 1 makes base^(-2i/head_dim) overflow to infinity and
+  // the angles NaN, as in the float64 reference, so the check skips it.
+  if (status.ok() && all_moderate(x) && options.base >= 1e-3) {
+    check_rope_norms(x, out, shape.head_dim);
+  }
+}
+
+// One entry per C++ entry point; a new entry point gets a row here.
+constexpr void (*kOperations[])(FuzzedDataProvider&) = {
+    fuzz_attention,
+    fuzz_multihead,
+    fuzz_rope,
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  FuzzedDataProvider in(data, size);
+  const std::size_t op = in.ConsumeIntegralInRange<std::size_t>(0, std::size(kOperations) - 1);
+  kOperations[op](in);
+  return 0;
+}
