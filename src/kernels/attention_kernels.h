@@ -99,12 +99,16 @@ inline void score_tile_4_rows(const float* q_block, const float* k_t, std::size_
   }
 }
 
-// Returns the largest of x[0..n), or -inf when n == 0. NaN entries may or may
-// not win; either way they reach the output through exp().
+// Returns the largest of x[0..n), NaN if any entry is NaN, or -inf when
+// n == 0. A NaN maximum keeps a row whose scores are all NaN from looking
+// like a row without keys, which would return zeros instead of NaN.
 inline float max_of(const float* x, std::size_t n) {
   float m = -std::numeric_limits<float>::infinity();
   for (std::size_t i = 0; i < n; ++i) {
-    m = x[i] > m ? x[i] : m;
+    m = (x[i] > m || std::isnan(x[i])) ? x[i] : m;
+    if (std::isnan(m)) {
+      return m;
+    }
   }
   return m;
 }
@@ -140,7 +144,9 @@ inline void online_softmax_update(float* scores, std::size_t n_keys, const float
     return;  // every key of this block is blocked for this row
   }
 
-  const float new_max = block_max > row_max ? block_max : row_max;
+  // NaN in either maximum stays NaN, so the row's output becomes NaN.
+  const float new_max =
+      (block_max > row_max || std::isnan(block_max)) ? block_max : row_max;
   const float block_sum = exp_shifted_sum(scores, n_keys, new_max);
 
   // Rescale what earlier blocks accumulated under the old maximum.
