@@ -1,0 +1,76 @@
+// Calls repeated by the heap tests (tests/js/heap.test.js) and by
+// scripts/heap-soak.mjs. Each entry's prepare(ak) builds its inputs once and
+// returns a function that makes one call; calls that must fail check that
+// they throw the expected error type, so a loop of them cannot pass by
+// accident. A new operation or option gets a row here.
+import { Tensor } from '../../web/lib/attnkit.js';
+import { seededFloats } from '../reference/reference.js';
+
+const tensor = (dims, seed) => new Tensor(seededFloats(dims.reduce((a, b) => a * b, 1), seed), dims);
+
+function expectThrows(fn, type) {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof type) return;
+    throw new Error(`expected a ${type.name}, got ${error}`);
+  }
+  throw new Error(`expected a ${type.name}, but the call returned`);
+}
+
+export const heapWorkloads = [
+  {
+    name: 'attention rank 3',
+    prepare(ak) {
+      const q = tensor([2, 5, 8], 1);
+      const kv = tensor([2, 7, 8], 2);
+      return () => ak.attention(q, kv, kv);
+    },
+  },
+  {
+    name: 'attention rank 4 with shared key/value heads and a scale',
+    prepare(ak) {
+      const q = tensor([1, 4, 3, 16], 3);
+      const k = tensor([1, 2, 9, 16], 4);
+      const v = tensor([1, 2, 9, 12], 5);
+      return () => ak.attention(q, k, v, { scale: 0.5 });
+    },
+  },
+  {
+    name: 'multiheadAttention with bias',
+    prepare(ak) {
+      const q = tensor([1, 2, 3, 4], 6);
+      const kv = tensor([1, 2, 5, 4], 7);
+      const o = tensor([8, 8], 8);
+      const outBias = tensor([8], 9);
+      return () => ak.multiheadAttention(q, kv, kv, o, { outBias });
+    },
+  },
+  {
+    name: 'rope in both pair layouts',
+    prepare(ak) {
+      const x = tensor([2, 6, 3, 10], 10);
+      let interleaved = false;
+      return () => {
+        interleaved = !interleaved;
+        return ak.rope(x, { interleaved, positionOffset: 7 });
+      };
+    },
+  },
+  {
+    name: 'rejected calls',
+    prepare(ak) {
+      const q = tensor([1, 2, 4], 11);
+      const wrongLength = { data: new Float32Array(5), dims: [1, 2, 4] };
+      const hugeOutputQ = new Tensor(new Float32Array(2 ** 16), [1, 1, 2 ** 16, 1]);
+      const hugeOutputK = new Tensor(new Float32Array(1), [1, 1, 1, 1]);
+      const hugeOutputV = new Tensor(new Float32Array(2 ** 16), [1, 1, 1, 2 ** 16]);
+      return () => {
+        expectThrows(() => ak.attention(wrongLength, q, q), RangeError);
+        expectThrows(() => ak.attention(q, q, q, { scale: 'x' }), TypeError);
+        expectThrows(() => ak.attention(hugeOutputQ, hugeOutputK, hugeOutputV), RangeError);
+        expectThrows(() => ak.rope(tensor([1, 2, 1, 3], 12)), RangeError);
+      };
+    },
+  },
+];
