@@ -139,3 +139,79 @@ describe('rope errors', () => {
     expectError(() => ak.rope({ data: new Float64Array(8), dims: [1, 2, 1, 4] }), TypeError, /x\.data must be a Float32Array, got Float64Array\(8\)/);
   });
 });
+
+describe('buffers and sizes', () => {
+  function detachedTensor(dims) {
+    const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+    structuredClone(data.buffer, { transfer: [data.buffer] });
+    return { data, dims };
+  }
+
+  test('detached buffer', () => {
+    expectError(
+      () => ak.attention(detachedTensor([1, 2, 4]), t([1, 2, 4]), t([1, 2, 4])),
+      TypeError,
+      /attention: q\.data is a view of a detached ArrayBuffer/,
+    );
+    expectError(() => ak.rope(detachedTensor([1, 2, 1, 4])), TypeError, /rope: x\.data is a view of a detached ArrayBuffer/);
+    expect(() => new Tensor(detachedTensor([2]).data, [2])).toThrow(TypeError);
+  });
+
+  test('dims of the wrong type', () => {
+    expectError(() => ak.rope({ data: new Float32Array(8), dims: '1,2,1,4' }), TypeError, /rope: x\.dims must be an array of integers, got string 1,2,1,4/);
+    expectError(() => ak.rope({ data: new Float32Array(8) }), TypeError, /x\.dims must be an array of integers, got undefined/);
+  });
+
+  test('a dim above the 32-bit range', () => {
+    expectError(
+      () => ak.attention({ data: new Float32Array(0), dims: [1, 2 ** 32, 0, 4] }, t([1, 1, 2, 4]), t([1, 1, 2, 4])),
+      RangeError,
+      /attention: q\.dims\[1\] must be at most 4294967295, got 4294967296 in dims \[1, 4294967296, 0, 4\]/,
+    );
+  });
+
+  test('an output larger than one buffer may be', () => {
+    // q and v hold 2^16 floats each, but the output would hold 2^32.
+    const q = t([1, 1, 2 ** 16, 1]);
+    const k = t([1, 1, 1, 1]);
+    const v = t([1, 1, 1, 2 ** 16]);
+    expectError(
+      () => ak.attention(q, k, v),
+      RangeError,
+      /attention: the output needs 4294967296 floats \(17179869184 bytes\), more than the 2147483644-byte limit of one buffer/,
+    );
+    expect(ak.heapStats().liveAllocations).toBe(0);
+  });
+
+  test('an output between the buffer limit and the 4 GiB memory', () => {
+    // 2^29 floats are 2 GiB, just above the limit of one buffer.
+    expectError(() => ak.attention(t([1, 1, 2 ** 13, 1]), t([1, 1, 1, 1]), t([1, 1, 1, 2 ** 16])), RangeError, /the output needs 536870912 floats/);
+  });
+
+  test('head size whose scratch memory is too large', () => {
+    const n = 2 ** 23;
+    const q = { data: new Float32Array(n), dims: [1, n] };
+    expectError(
+      () => ak.attention({ ...q, dims: [1, 1, n] }, { ...q, dims: [1, 1, n] }, t([1, 1, 1])),
+      RangeError,
+      /attention: head sizes 8388608 and 1 need \d+ floats of scratch memory, more than the limit of 536870911/,
+    );
+  });
+
+  test('options that are not an object', () => {
+    expectError(() => ak.attention(t([1, 2, 4]), t([1, 2, 4]), t([1, 2, 4]), 1.5), TypeError, /attention: options must be an object, got number 1\.5/);
+    expectError(() => ak.rope(t([1, 2, 1, 4]), [true]), TypeError, /rope: options must be an object, got Array\(1\)/);
+    expectError(() => ak.rope(t([1, 2, 1, 4]), null), TypeError, /rope: options must be an object, got null/);
+  });
+
+  test('positionOffset beyond the safe integers', () => {
+    expectError(() => ak.rope(t([1, 2, 1, 4]), { positionOffset: 2 ** 53 }), RangeError, /rope: positionOffset must be a safe integer, got 9007199254740992/);
+  });
+
+  test('subarray views are read at their offset', () => {
+    const backing = seededFloats(40, 7);
+    const view = backing.subarray(16, 40);
+    const out = ak.attention(new Tensor(view, [2, 3, 4]), new Tensor(view, [2, 3, 4]), new Tensor(view, [2, 3, 4]));
+    expectClose(out.data, attentionReference(view, view, view, { batch: 2, heads: 1, qLen: 3, kvLen: 3, dim: 4 }));
+  });
+});
