@@ -1,0 +1,66 @@
+// Seeded, bounded fuzzing of the public API: every call either returns a
+// tensor that matches the float64 reference or throws a TypeError or a
+// RangeError, and never anything else. A valid call that throws or an
+// invalid call that returns fails too. The calls come from
+// tests/js/fuzz-cases.js.
+//
+// ATTNKIT_JS_FUZZ_SEED and ATTNKIT_JS_FUZZ_CALLS change the run; a failure
+// names the seed and the index that reproduce it.
+import { beforeAll, expect, test } from '@jest/globals';
+import { loadAttnkit, Tensor } from '../../web/lib/attnkit.js';
+import { compare } from '../reference/reference.js';
+import { buildCall } from './fuzz-cases.js';
+import { ATOL, RTOL } from './tolerance.js';
+
+const SEED = Number(process.env.ATTNKIT_JS_FUZZ_SEED ?? 20261204);
+const CALLS = Number(process.env.ATTNKIT_JS_FUZZ_CALLS ?? 3000);
+
+let ak;
+beforeAll(async () => {
+  ak = await loadAttnkit({ newInstance: true });
+});
+
+// Returns null when the call behaved, or a message saying how it did not.
+function checkCall(call) {
+  let result;
+  try {
+    result = call.invoke(ak);
+  } catch (error) {
+    if (!(error instanceof TypeError) && !(error instanceof RangeError)) {
+      return `threw ${error?.constructor?.name}: ${error?.message ?? error}`;
+    }
+    if (!error.message.startsWith(`${call.operation}: `)) {
+      return `threw a message that does not start with the operation: ${error.message}`;
+    }
+    return call.expected ? `rejected a valid call: ${error.message}` : null;
+  }
+
+  if (!call.expected) return `accepted an invalid call (${call.mutation})`;
+  if (!(result instanceof Tensor)) return `returned ${result}, not a Tensor`;
+  const want = call.expected();
+  if (JSON.stringify(result.dims) !== JSON.stringify(want.dims)) {
+    return `returned dims [${result.dims}], expected [${want.dims}]`;
+  }
+  if (result.data.length !== want.data.length) return `returned ${result.data.length} elements, expected ${want.data.length}`;
+  const { maxError, firstBad } = compare(result.data, want.data, ATOL, RTOL);
+  if (firstBad >= 0) {
+    return `element ${firstBad} is ${result.data[firstBad]}, expected ${want.data[firstBad]} (max error ${maxError})`;
+  }
+  return null;
+}
+
+test(`${CALLS} random calls from seed ${SEED}`, () => {
+  const failures = [];
+  const counts = { valid: 0, invalid: 0 };
+  for (let index = 0; index < CALLS; index += 1) {
+    const call = buildCall(SEED, index);
+    counts[call.expected ? 'valid' : 'invalid'] += 1;
+    const problem = checkCall(call);
+    if (problem) failures.push(`seed ${SEED}, index ${index}, ${call.operation}${call.mutation ? ` (${call.mutation})` : ''}: ${problem}`);
+  }
+  expect(failures).toEqual([]);
+  expect(ak.heapStats().liveAllocations).toBe(0);
+  // Both kinds of call must occur, or the run tested only one side.
+  expect(counts.valid).toBeGreaterThan(CALLS / 4);
+  expect(counts.invalid).toBeGreaterThan(CALLS / 4);
+});
