@@ -215,3 +215,22 @@ describe('buffers and sizes', () => {
     expectClose(out.data, attentionReference(view, view, view, { batch: 2, heads: 1, qLen: 3, kvLen: 3, dim: 4 }));
   });
 });
+
+describe('remaining classes of the docs table', () => {
+  test('zero RoPE heads', () => {
+    expectError(() => ak.rope(t([1, 2, 0, 4])), RangeError, /rope: x heads \(dims\[2\]\) must be positive, got 0 in dims \[1, 2, 0, 4\]/);
+  });
+
+  test('non-finite and non-number dims', () => {
+    expectError(() => ak.attention({ data: new Float32Array(3), dims: [1, NaN, 2] }, t([1, 2, 4]), t([1, 2, 4])), RangeError, /q\.dims\[1\] must be a non-negative integer, got NaN/);
+    expectError(() => ak.rope({ data: new Float32Array(8), dims: [1, 2, 1, '4'] }), RangeError, /x\.dims\[3\] must be a non-negative integer, got string 4 in dims \[1, 2, 1, 4\]/);
+  });
+
+  test('outBias of the wrong type', () => {
+    expectError(() => ak.multiheadAttention(t([1, 2, 3, 4]), t([1, 2, 3, 4]), t([1, 2, 3, 4]), t([8, 8]), { outBias: [1, 2] }), TypeError, /multiheadAttention: outBias\.data must be a Float32Array, got undefined/);
+  });
+
+  test('a Uint16Array is rejected where float16 is not accepted', () => {
+    expectError(() => ak.rope({ data: new Uint16Array(8), dims: [1, 2, 1, 4] }), TypeError, /rope: x\.data must be a Float32Array, got Uint16Array\(8\)/);
+  });
+});

@@ -80,7 +80,7 @@ export function checkTensor(op, name, tensor, { allowFloat16 = false } = {}) {
     const d = dims[i];
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
       throw new RangeError(
-        `${op}: ${name}.dims[${i}] must be a non-negative integer, got ${String(d)} in dims ${formatDims(dims)}`,
+        `${op}: ${name}.dims[${i}] must be a non-negative integer, got ${typeof d === 'number' ? d : describe(d)} in dims ${formatDims(dims)}`,
       );
     }
     if (d > MAX_DIM) {
