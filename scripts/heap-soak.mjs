@@ -1,7 +1,7 @@
 // Runs every workload of tests/js/heap-workloads.js many times (default one
 // million calls each) on a fresh module instance and reports the heap
-// statistics before and after; exits non-zero if the memory size, the bytes
-// malloc holds or the wrapper's live buffers changed.
+// statistics before and after. Exits non-zero if the memory size, the bytes
+// malloc has allocated or the wrapper's live buffers changed.
 //
 //   node scripts/heap-soak.mjs [calls per workload]
 import { loadAttnkit } from '../web/lib/attnkit.js';

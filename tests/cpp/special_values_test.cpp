@@ -49,8 +49,13 @@ void run_attention_case(const SpecialCase& c) {
   auto q = random_floats(q_len * dim, 11);
   auto k = random_floats(kv_len * dim, 12);
   auto v = random_floats(kv_len * dim, 13);
-  std::vector<float>& target = c.tensor == 'q' ? q : c.tensor == 'k' ? k : v;
-  target[c.index] = c.value;
+  if (c.tensor == 'q') {
+    q[c.index] = c.value;
+  } else if (c.tensor == 'k') {
+    k[c.index] = c.value;
+  } else {
+    v[c.index] = c.value;
+  }
 
   std::vector<float> out(q_len * dim, -7.0f);
   const attnkit::AttentionShape shape{1, 1, 1, q_len, kv_len, dim, dim};

@@ -50,8 +50,8 @@ std::size_t extreme_size(FuzzedDataProvider& in) {
 }
 
 // Returns n floats: raw bit patterns from the input (NaN, infinities and
-// subnormals included) or, when the first byte says so, values in
-// [-1, 1) so that the property checks run often.
+// subnormals included) or, chosen by one input bit, values in [-1, 1) so
+// that the property checks run often.
 std::vector<float> take_floats(FuzzedDataProvider& in, std::size_t n) {
   std::vector<float> out(n);
   const bool raw_bits = in.ConsumeBool();

@@ -62,6 +62,7 @@ const attention = {
     const dim = random.int(1, 20);
     const vDim = random.int(1, 20);
     const dims = (h, len, d) => (rank === 3 ? [batch, len, d] : [batch, h, len, d]);
+
     const tensors = {
       q: randomTensor(random, dims(heads, qLen, dim)),
       k: randomTensor(random, dims(kvHeads, kvLen, dim)),
@@ -69,6 +70,7 @@ const attention = {
     };
     const options = {};
     if (random.chance(0.5)) options.scale = random.next() * 4 - 2;
+
     const last = rank - 1;
     return {
       tensors,
@@ -104,6 +106,7 @@ const multiheadAttention = {
     const kvLen = random.int(0, 20);
     const dim = random.int(1, 8);
     const embed = heads * dim;
+
     const tensors = {
       q: randomTensor(random, [batch, heads, qLen, dim]),
       k: randomTensor(random, [batch, heads, kvLen, dim]),
@@ -113,6 +116,7 @@ const multiheadAttention = {
     const options = {};
     if (random.chance(0.5)) options.scale = random.next() * 4 - 2;
     if (random.chance(0.5)) options.outBias = randomTensor(random, [embed]);
+
     return {
       tensors,
       options,
@@ -151,6 +155,7 @@ const rope = {
     if (random.chance(0.5)) options.base = random.pick([10000, 500000, 1 + random.next() * 1e5]);
     if (random.chance(0.5)) options.interleaved = random.chance(0.5);
     if (random.chance(0.5)) options.positionOffset = random.int(-100, 100000);
+
     return {
       tensors,
       options,

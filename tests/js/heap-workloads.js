@@ -1,8 +1,8 @@
 // Calls repeated by the heap tests (tests/js/heap.test.js) and by
 // scripts/heap-soak.mjs. Each entry's prepare(ak) builds its inputs once and
-// returns a function that makes one call; calls that must fail check that
-// they throw the expected error type, so a loop of them cannot pass by
-// accident. A new operation or option gets a row here.
+// returns a function that makes one call. Calls that must fail check the
+// error type they throw, so a loop of them cannot pass by accident. A new
+// operation or option gets a row here.
 import { Tensor } from '../../web/lib/attnkit.js';
 import { seededFloats } from '../reference/reference.js';
 

@@ -1,14 +1,15 @@
 // Repeated calls, successful or failing, leave the WebAssembly heap as they
-// found it: the memory size, the bytes malloc holds and the wrapper's live
-// buffers stay flat. scripts/heap-soak.mjs runs the same loop a million times.
+// found it: the memory size, the bytes malloc has allocated and the wrapper's
+// live buffers stay flat. scripts/heap-soak.mjs runs the same loop a million times.
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { loadAttnkit, Tensor } from '../../web/lib/attnkit.js';
 import { attentionReference, seededFloats } from '../reference/reference.js';
 import { expectClose } from './tolerance.js';
 import { heapWorkloads } from './heap-workloads.js';
 
-// A call takes some 15 to 50 µs on a 2-core x86-64 test machine, so the five
-// workloads take a few seconds; scripts/heap-soak.mjs runs a million.
+// A call took 15 to 50 µs on the 2-core x86-64 machine these tests were
+// written on, so the five workloads take a few seconds. For a million calls
+// run scripts/heap-soak.mjs.
 const CALLS = 20000;
 
 let ak;

@@ -61,7 +61,7 @@ export interface HeapStats {
   readonly heapBytes: number;
   /** Bytes malloc has handed out and not freed (dlmalloc's uordblks). */
   readonly allocatedBytes: number;
-  /** Buffers the wrapper holds at the moment; 0 between calls. */
+  /** Buffers the wrapper has allocated and not yet freed; 0 between calls. */
   readonly liveAllocations: number;
 }
 

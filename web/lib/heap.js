@@ -22,7 +22,8 @@ function countAllocation(module, delta) {
 /**
  * Returns { heapBytes, allocatedBytes, liveAllocations }: the size of the
  * WebAssembly memory, the bytes malloc has handed out and not freed, and the
- * number of buffers this wrapper holds at the moment (0 between calls).
+ * number of buffers this wrapper has allocated and not yet freed (0
+ * between calls).
  */
 export function heapStats(module) {
   const { heapBytes, allocatedBytes } = module.heapStats();
