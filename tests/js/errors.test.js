@@ -2,7 +2,7 @@
 // still computes correct results after it.
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { loadAttnkit, Tensor } from '../../web/lib/attnkit.js';
-import { attentionReference, seededFloats } from '../reference/reference.js';
+import { attentionReference, multiheadReference, ropeReference, seededFloats } from '../reference/reference.js';
 import { expectClose } from './tolerance.js';
 
 let ak;
@@ -232,5 +232,77 @@ describe('remaining classes of the docs table', () => {
 
   test('a Uint16Array is rejected where float16 is not accepted', () => {
     expectError(() => ak.rope({ data: new Uint16Array(8), dims: [1, 2, 1, 4] }), TypeError, /rope: x\.data must be a Float32Array, got Uint16Array\(8\)/);
+  });
+});
+
+describe('arguments that change between reads', () => {
+  // Each function reads a tensor's data and dims once; later reads by a
+  // getter or a Proxy would otherwise size buffers unlike the checked shape.
+  test('a data getter is read once', () => {
+    const full = seededFloats(2 * 4 * 1 * 4, 3);
+    let reads = 0;
+    const x = {
+      get data() {
+        reads += 1;
+        return reads === 1 ? full : new Float32Array(2);
+      },
+      dims: [2, 4, 1, 4],
+    };
+    const out = ak.rope(x);
+    expect(reads).toBe(1);
+    expectClose(out.data, ropeReference(full, { batch: 2, seq: 4, heads: 1, dim: 4 }));
+    expect(ak.heapStats().liveAllocations).toBe(0);
+    expectStillWorks();
+  });
+
+  test('an own length property is ignored', () => {
+    const data = seededFloats(16, 4);
+    Object.defineProperty(data, 'length', { get: () => 2 });
+    const out = ak.rope({ data, dims: [1, 2, 2, 4] });
+    expect(out.data.length).toBe(16);
+    expectClose(out.data, ropeReference(data.slice(0, 16), { batch: 1, seq: 2, heads: 2, dim: 4 }));
+  });
+
+  test('dims behind a Proxy are read once', () => {
+    const q = seededFloats(8, 5);
+    let reads = 0;
+    const dims = new Proxy([1, 2, 4], {
+      get(target, key) {
+        if (key === '2') {
+          reads += 1;
+          return reads === 1 ? 4 : 4000;
+        }
+        return Reflect.get(target, key);
+      },
+    });
+    const out = ak.attention({ data: q, dims }, new Tensor(q, [1, 2, 4]), new Tensor(q, [1, 2, 4]));
+    expect(reads).toBe(1);
+    expect(out.dims).toEqual([1, 2, 4]);
+    expectClose(out.data, attentionReference(q, q, q, { batch: 1, heads: 1, qLen: 2, kvLen: 2, dim: 4 }));
+  });
+
+  test('a Proxy in place of a typed array', () => {
+    expectError(
+      () => ak.rope({ data: new Proxy(new Float32Array(8), {}), dims: [1, 2, 1, 4] }),
+      TypeError,
+      /rope: x\.data imitates a typed array but is not one \(for example a Proxy\); pass the typed array itself/,
+    );
+  });
+
+  test('a tensor in the options is read once', () => {
+    const bias = seededFloats(8, 6);
+    let reads = 0;
+    const outBias = {
+      get data() {
+        reads += 1;
+        return reads === 1 ? bias : new Float32Array(1);
+      },
+      dims: [8],
+    };
+    const q = seededFloats(1 * 2 * 3 * 4, 7);
+    const o = seededFloats(64, 8, -0.1, 0.1);
+    const out = ak.multiheadAttention(new Tensor(q, [1, 2, 3, 4]), new Tensor(q, [1, 2, 3, 4]), new Tensor(q, [1, 2, 3, 4]), new Tensor(o, [8, 8]), { outBias });
+    expect(reads).toBe(1);
+    expectClose(out.data, multiheadReference(q, q, q, o, { batch: 1, heads: 2, qLen: 3, kvLen: 3, dim: 4, bias }));
   });
 });

@@ -4,19 +4,30 @@ import { instantiateModule } from './load-module.js';
 import { attentionOps } from './ops/attention.js';
 import { ropeOps } from './ops/rope.js';
 import { checkOptionKeys } from './options.js';
+import { pinArguments, unpinResult } from './pin-arguments.js';
 import { Tensor, describe } from './tensor.js';
 
 export { Tensor };
 
 const LOAD_OPTIONS = ['newInstance', 'wasmBinary', 'locateFile'];
 
+// Wraps an operation so that it receives pinned tensor arguments, each read
+// once (see pin-arguments.js), and returns the caller's own objects.
+function withPinnedArguments(operation) {
+  return function pinned(...args) {
+    const originals = new Map();
+    return unpinResult(operation(...pinArguments(args, originals)), originals, Tensor);
+  };
+}
+
 function createApi(module) {
+  const operations = { ...attentionOps(module), ...ropeOps(module) };
+  for (const name of Object.keys(operations)) operations[name] = withPinnedArguments(operations[name]);
   return Object.freeze({
     version: module.version(),
     simd: module.simd(),
     heapStats: () => heapStats(module),
-    ...attentionOps(module),
-    ...ropeOps(module),
+    ...operations,
   });
 }
 

@@ -27,7 +27,7 @@ export const MAX_DIM = 2 ** 32 - 1;
 // True when `buffer` was transferred (for example by postMessage or
 // structuredClone with `transfer`). Node 20 has no ArrayBuffer.prototype.detached,
 // so the fallback relies on the view constructor throwing on a detached buffer.
-function isDetached(buffer) {
+export function isDetached(buffer) {
   if (typeof buffer.detached === 'boolean') return buffer.detached;
   try {
     new Uint8Array(buffer, 0, 0);
@@ -62,6 +62,11 @@ export function checkTensor(op, name, tensor, { allowFloat16 = false } = {}) {
     throw new TypeError(`${op}: ${name} must be a tensor { data: Float32Array, dims: number[] }, got ${describe(tensor)}`);
   }
   const { data, dims } = tensor;
+  if (!ArrayBuffer.isView(data) && (data instanceof Float32Array || data instanceof Uint16Array)) {
+    throw new TypeError(
+      `${op}: ${name}.data imitates a typed array but is not one (for example a Proxy); pass the typed array itself`,
+    );
+  }
   const float16 = allowFloat16 && data instanceof Uint16Array;
   if (!(data instanceof Float32Array) && !float16) {
     const expected = allowFloat16 ? 'a Float32Array or a Uint16Array of float16 bits' : 'a Float32Array';
