@@ -272,10 +272,29 @@ const mutations = [
   },
 ];
 
+// Returns an object whose data and dims getters give the tensor's values on
+// the first read and an unrelated short tensor on later reads, which a
+// function that reads its arguments once never sees.
+function unstableTensor(tensor) {
+  let dataReads = 0;
+  let dimsReads = 0;
+  return {
+    get data() {
+      dataReads += 1;
+      return dataReads === 1 ? tensor.data : new Float32Array(1);
+    },
+    get dims() {
+      dimsReads += 1;
+      return dimsReads === 1 ? tensor.dims : [1];
+    },
+  };
+}
+
 /**
  * Builds call number `index` of a run: an operation, its tensors and options
  * and, for a valid call, the expected result. About half the calls are
- * mutated into invalid ones; a quarter of the valid ones carry NaN or ±∞.
+ * mutated into invalid ones. A quarter of the valid ones carry NaN or ±∞,
+ * and a tenth pass one tensor through getters that change after one read.
  */
 export function buildCall(seed, index) {
   const random = makeRandom(seed * 7919 + index * 104729 + 1);
@@ -288,10 +307,16 @@ export function buildCall(seed, index) {
     const name = random.pick(Object.keys(c.specialValues));
     injectSpecialValues(random, c.tensors[name], c.specialValues[name]);
   }
+
+  const passed = { ...c.tensors };
+  if (!mutation && random.chance(0.1)) {
+    const name = random.pick(Object.keys(passed));
+    passed[name] = unstableTensor(passed[name]);
+  }
   return {
     operation: operation.name,
     mutation,
-    invoke: (ak) => c.invoke(ak, c.tensors, c.options),
+    invoke: (ak) => c.invoke(ak, passed, c.options),
     expected: mutation ? null : () => c.expected(c.tensors, c.options),
   };
 }
