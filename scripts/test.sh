@@ -44,14 +44,18 @@ add_ctest_counts() {  # suite log
 ctest --test-dir build/native --output-on-failure -j2 2>&1 | tee build/ctest.log
 add_ctest_counts ctest build/ctest.log
 
-# Native suite and fuzz corpus replay with the sanitizers; any report
-# aborts the test program, so CTest counts it as failed.
+# Native suite and fuzz corpus replay with the sanitizers. A report stops
+# the test program (-fno-sanitize-recover=all), so CTest counts it as
+# failed; only the Sanitizer.* canaries expect a report.
 if node scripts/build.mjs --sanitize; then
   ctest --test-dir build/sanitize --output-on-failure -j2 2>&1 | tee build/ctest-sanitize.log
   add_ctest_counts ctest-sanitize build/ctest-sanitize.log
 
   fuzz_seconds=${ATTNKIT_FUZZ_SECONDS:-60}
-  if [ "$fuzz_seconds" -gt 0 ]; then
+  if ! [[ "$fuzz_seconds" =~ ^[0-9]+$ ]]; then
+    echo "test: ATTNKIT_FUZZ_SECONDS must be a whole number of seconds, got '$fuzz_seconds'"
+    add_counts fuzz 0 1
+  elif [ "$fuzz_seconds" -gt 0 ]; then
     if bash scripts/fuzz.sh "$fuzz_seconds"; then
       add_counts fuzz 1 0
     else
