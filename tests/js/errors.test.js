@@ -306,3 +306,10 @@ describe('arguments that change between reads', () => {
     expectClose(out.data, multiheadReference(q, q, q, o, { batch: 1, heads: 2, qLen: 3, kvLen: 3, dim: 4, bias }));
   });
 });
+
+describe('float32 option range', () => {
+  test('scale beyond float32', () => {
+    expectError(() => ak.attention(t([1, 2, 4]), t([1, 2, 4]), t([1, 2, 4]), { scale: 1e39 }), RangeError, /attention: scale must be within the float32 range ±3\.4028234663852886e\+38, got 1e\+39/);
+    expectError(() => ak.multiheadAttention(t([1, 2, 3, 4]), t([1, 2, 3, 4]), t([1, 2, 3, 4]), t([8, 8]), { scale: -1e39 }), RangeError, /multiheadAttention: scale must be within the float32 range/);
+  });
+});

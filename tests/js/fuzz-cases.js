@@ -85,7 +85,7 @@ const attention = {
       },
       // Changing one of these axes alone breaks the agreement of the shapes.
       conflictingAxes: [['k', 0], ['v', 0], ['k', last], ['v', last - 1], ...(rank === 4 ? [['v', 1]] : [])],
-      badOptions: [{ scale: NaN }, { scale: Infinity }, { scale: '0.5' }, { scale: null }, { scael: 1 }],
+      badOptions: [{ scale: NaN }, { scale: Infinity }, { scale: 1e39 }, { scale: '0.5' }, { scale: null }, { scael: 1 }],
       invoke: (ak, t, o) => ak.attention(t.q, t.k, t.v, o),
       expected(t, o) {
         return {

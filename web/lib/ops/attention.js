@@ -53,7 +53,7 @@ export function attentionOps(module) {
   function attention(q, k, v, options) {
     const op = 'attention';
     const opts = checkOptionKeys(op, options, ['scale']);
-    const scale = numberOption(op, opts, 'scale', undefined);
+    const scale = numberOption(op, opts, 'scale', undefined, { float32: true });
     const shape = attentionShape(op, q, k, v);
     const outDims =
       q.dims.length === 3
@@ -80,7 +80,7 @@ export function attentionOps(module) {
   function multiheadAttention(q, k, v, o, options) {
     const op = 'multiheadAttention';
     const opts = checkOptionKeys(op, options, ['scale', 'outBias']);
-    const scale = numberOption(op, opts, 'scale', undefined);
+    const scale = numberOption(op, opts, 'scale', undefined, { float32: true });
     checkTensor(op, 'q', q);
     requireRank(op, 'q', q, [4]);
     const shape = attentionShape(op, q, k, v);
