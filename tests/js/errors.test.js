@@ -126,7 +126,7 @@ describe('rope errors', () => {
   });
 
   test('wrong rank', () => {
-    expectError(() => ak.rope(t([2, 4])), RangeError, /rope: x must have rank 4, got rank 2/);
+    expectError(() => ak.rope(t([2, 4])), RangeError, /rope: x must have rank 3 or 4, got rank 2/);
   });
 
   test('bad options', () => {
@@ -217,8 +217,8 @@ describe('buffers and sizes', () => {
 });
 
 describe('remaining classes of the docs table', () => {
-  test('zero RoPE heads', () => {
-    expectError(() => ak.rope(t([1, 2, 0, 4])), RangeError, /rope: x heads \(dims\[2\]\) must be positive, got 0 in dims \[1, 2, 0, 4\]/);
+  test('zero RoPE head size', () => {
+    expectError(() => ak.rope(t([1, 2, 3, 0])), RangeError, /rope: headDim must be even and positive, got 0 in dims \[1, 2, 3, 0\]/);
   });
 
   test('non-finite and non-number dims', () => {

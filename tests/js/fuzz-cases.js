@@ -8,7 +8,12 @@
 // axes that must be positive, the axes whose change breaks agreement between
 // the tensors, option values that must be rejected, and the reference.
 import { Tensor } from '../../web/lib/attnkit.js';
-import { attentionReference, multiheadReference, ropeReference } from '../reference/reference.js';
+import {
+  attentionReference,
+  multiheadReference,
+  ropeFrequenciesReference,
+  ropeGeneralReference,
+} from '../reference/reference.js';
 
 /** A seeded xorshift32 generator with the helpers the cases need. */
 export function makeRandom(seed) {
@@ -143,26 +148,111 @@ const multiheadAttention = {
   },
 };
 
+// Random scaling configs of each type, with the keys the type requires.
+// 'ntk' raises the base to rotaryDim/(rotaryDim − 2), so it needs rotaryDim ≥ 4.
+function randomScaling(random, rotaryDim) {
+  const factor = 1 + random.next() * 7;
+  const originalMaxPositions = random.int(16, 4096);
+  const types = rotaryDim >= 4 ? ['linear', 'ntk', 'yarn', 'llama3'] : ['linear', 'yarn', 'llama3'];
+  switch (random.pick(types)) {
+    case 'linear':
+      return { type: 'linear', factor };
+    case 'ntk':
+      return { type: 'ntk', factor, originalMaxPositions, currentLength: random.int(1, 8192) };
+    case 'yarn':
+      return { type: 'yarn', factor, originalMaxPositions, ...(random.chance(0.5) ? { betaFast: 16, betaSlow: 2 } : {}) };
+    default:
+      return { type: 'llama3', factor, originalMaxPositions, lowFreqFactor: 1, highFreqFactor: 4 };
+  }
+}
+
+// Expands a cache row to the full-width { cos, sin } rows of
+// ropeGeneralReference: a half-width row holds one entry per pair.
+function cacheRow(cos, sin, start, width, rotaryDim, interleaved) {
+  const half = rotaryDim / 2;
+  const entry = (j) => (width === rotaryDim ? j : interleaved ? Math.floor(j / 2) : j % half);
+  const row = { cos: [], sin: [] };
+  for (let j = 0; j < rotaryDim; j += 1) {
+    row.cos.push(cos[start + entry(j)]);
+    row.sin.push(sin[start + entry(j)]);
+  }
+  return row;
+}
+
 const rope = {
   name: 'rope',
   build(random) {
-    const batch = random.int(1, 3);
+    const layout = random.pick(['bshd', 'bhsd', 'rank3']);
+    const batch = random.int(0, 3);
     const seq = random.int(0, 9);
-    const heads = random.int(1, 3);
-    const dim = 2 * random.int(1, 20);
-    const tensors = { x: randomTensor(random, [batch, seq, heads, dim]) };
-    const options = {};
-    if (random.chance(0.5)) options.base = random.pick([10000, 500000, 1 + random.next() * 1e5]);
-    if (random.chance(0.5)) options.interleaved = random.chance(0.5);
-    if (random.chance(0.5)) options.positionOffset = random.int(-100, 100000);
+    // A rank-3 x needs numHeads ≥ 1 to give a positive head size.
+    const heads = random.int(layout === 'rank3' ? 1 : 0, 3);
+    const dim = 2 * random.int(1, 10);
+    const rotaryDim = random.chance(0.3) ? 2 * random.int(1, dim / 2) : dim;
+    const interleaved = random.chance(0.5);
+    let dims = [batch, seq, heads, dim];
+    if (layout === 'bhsd') dims = [batch, heads, seq, dim];
+    if (layout === 'rank3') dims = [batch, seq, heads * dim];
+    const x = randomTensor(random, dims);
 
+    const options = {};
+    if (layout === 'bhsd') options.layout = 'bhsd';
+    if (layout === 'rank3') options.numHeads = heads;
+    if (!interleaved || random.chance(0.5)) options.interleaved = interleaved;
+    if (rotaryDim !== dim || random.chance(0.2)) options.rotaryDim = rotaryDim;
+
+    // Positions: an offset, or ids in a [batch, seq] tensor.
+    let positionOf = (b, s) => s;
+    if (random.chance(0.3)) {
+      const ids = Array.from({ length: batch * seq }, () => random.int(0, 60));
+      const data = random.chance(0.5) ? Int32Array.from(ids) : BigInt64Array.from(ids, BigInt);
+      options.positionIds = { data, dims: [batch, seq] };
+      positionOf = (b, s) => ids[b * seq + s];
+    } else if (random.chance(0.5)) {
+      const offset = random.int(-100, 100000);
+      options.positionOffset = offset;
+      positionOf = (b, s) => offset + s;
+    }
+
+    // Angles: computed from base and scaling, or read from a cache.
+    let rowFor;
+    const cacheKind = random.pick(['none', 'none', 'positions', 'tokens']);
+    const canIndex = !(options.positionOffset > 60 || options.positionOffset < 0);
+    if (cacheKind !== 'none' && (cacheKind === 'tokens' || canIndex)) {
+      if (cacheKind === 'tokens') {
+        // A per-token cache already fixes every token's angles.
+        delete options.positionIds;
+        delete options.positionOffset;
+      }
+      const width = random.pick([rotaryDim / 2, rotaryDim]);
+      const rows = cacheKind === 'tokens' ? batch * seq : 61 + 9 + random.int(0, 5);
+      const cacheDims = cacheKind === 'tokens' ? [batch, seq, width] : [rows, width];
+      const cos = random.floats(rows * width);
+      const sin = random.floats(rows * width);
+      options.cosCache = new Tensor(cos, cacheDims);
+      options.sinCache = new Tensor(sin, cacheDims);
+      rowFor = (b, s) => {
+        const row = cacheKind === 'tokens' ? b * seq + s : positionOf(b, s);
+        return cacheRow(cos, sin, row * width, width, rotaryDim, interleaved);
+      };
+    } else {
+      if (random.chance(0.5)) options.base = random.pick([10000, 500000, 1 + random.next() * 1e5]);
+      if (random.chance(0.3)) options.scaling = randomScaling(random, rotaryDim);
+    }
+    const inPlace = random.chance(0.2);
+    if (inPlace) options.inPlace = true;
+
+    // An in-place call overwrites x, so the reference reads a copy taken
+    // just before the call (after any NaN or ±∞ was put in).
+    let original = null;
     return {
-      tensors,
+      tensors: { x },
       options,
+      inPlace,
       specialValues: { x: [NaN, Infinity, -Infinity] },
-      positiveAxes: { x: [0, 2, 3] },
+      positiveAxes: { x: [dims.length - 1] },
       // An odd head size is invalid on its own.
-      conflictingAxes: [['x', 3]],
+      conflictingAxes: [['x', dims.length - 1]],
       badOptions: [
         { base: 0 },
         { base: -10000 },
@@ -171,20 +261,93 @@ const rope = {
         { interleaved: 'yes' },
         { positionOffset: 1.5 },
         { positionOffset: 2 ** 53 },
+        { layout: 'sbhd' },
+        { layout: 1 },
+        { numHeads: 0 },
+        { numHeads: 1.5 },
+        ...(layout === 'rank3' ? [] : [{ numHeads: heads + 1 }]),
+        { rotaryDim: dim + 2 },
+        { rotaryDim: 3 },
+        { positionIds: { data: new Int32Array(batch * seq + 1), dims: [batch, seq + 1] } },
+        { positionIds: { data: new Float32Array(batch * seq), dims: [batch, seq] } },
+        { positionIds: { data: new Int32Array(batch * seq), dims: [batch, seq] }, positionOffset: 1 },
+        { cosCache: new Tensor(new Float32Array(8 * rotaryDim), [8, rotaryDim]), sinCache: undefined },
+        { cosCache: new Tensor(new Float32Array(8 * (rotaryDim + 2)), [8, rotaryDim + 2]), sinCache: new Tensor(new Float32Array(8 * (rotaryDim + 2)), [8, rotaryDim + 2]) },
+        { scaling: { type: 'bogus', factor: 2 } },
+        { scaling: { type: 'linear' } },
+        { scaling: { type: 'linear', factor: -1 } },
+        { scaling: { type: 'yarn', factor: 2, originalMaxPositions: 64, unknown: 1 } },
+        { inPlace: 1 },
         { offset: 3 },
       ],
+      beforeCall() {
+        original = Float32Array.from(x.data);
+      },
       invoke: (ak, t, o) => ak.rope(t.x, o),
       expected(t, o) {
-        return {
-          dims: [batch, seq, heads, dim],
-          data: ropeReference(t.x.data, { batch, seq, heads, dim, ...o }),
-        };
+        const reference = ropeGeneralReference(original, {
+          batch,
+          seq,
+          heads,
+          dim,
+          layout: layout === 'bhsd' ? 'bhsd' : 'bshd',
+          interleaved,
+          rotaryDim,
+          base: o.base,
+          scaling: o.scaling,
+          positions: positionOf,
+          ...(rowFor ? { rowFor } : {}),
+        });
+        return { dims, data: reference };
       },
     };
   },
 };
 
-export const operations = [attention, multiheadAttention, rope];
+const ropeCache = {
+  name: 'ropeCache',
+  build(random) {
+    const maxPositions = random.int(1, 40);
+    const rotaryDim = 2 * random.int(1, 10);
+    const options = { maxPositions, rotaryDim };
+    if (random.chance(0.5)) options.base = random.pick([10000, 500000, 1 + random.next() * 1e5]);
+    if (random.chance(0.5)) options.scaling = randomScaling(random, rotaryDim);
+    return {
+      tensors: {},
+      options,
+      specialValues: {},
+      positiveAxes: {},
+      conflictingAxes: [],
+      badOptions: [
+        { maxPositions: 0 },
+        { maxPositions: 1.5 },
+        { maxPositions: undefined },
+        { rotaryDim: 3 },
+        { rotaryDim: -2 },
+        { base: 0 },
+        { scaling: 'linear' },
+        { scaling: { type: 'llama3', factor: 8, originalMaxPositions: 64, lowFreqFactor: 4, highFreqFactor: 1 } },
+        { positionOffset: 0 },
+      ],
+      invoke: (ak, t, o) => ak.ropeCache(o),
+      expected(t, o) {
+        const { invFreq, attentionFactor } = ropeFrequenciesReference(rotaryDim, o.base ?? 10000, o.scaling ?? null);
+        const half = rotaryDim / 2;
+        const cos = new Float64Array(maxPositions * half);
+        const sin = new Float64Array(maxPositions * half);
+        for (let p = 0; p < maxPositions; p += 1) {
+          for (let i = 0; i < half; i += 1) {
+            cos[p * half + i] = attentionFactor * Math.cos(p * invFreq[i]);
+            sin[p * half + i] = attentionFactor * Math.sin(p * invFreq[i]);
+          }
+        }
+        return { pair: { cosCache: cos, sinCache: sin }, dims: [maxPositions, half] };
+      },
+    };
+  },
+};
+
+export const operations = [attention, multiheadAttention, rope, ropeCache];
 
 function withDims(tensor, dims, fill = 0.25) {
   return { data: new Float32Array(product(dims)).fill(fill), dims };
@@ -290,6 +453,14 @@ function unstableTensor(tensor) {
   };
 }
 
+// Mutations that replace or reshape a tensor need the call to have one.
+function applies(mutation, c) {
+  if (mutation.name === 'badOption' || mutation.name === 'optionsNotAnObject') return true;
+  if (mutation.name === 'zeroDim') return Object.keys(c.positiveAxes).length > 0;
+  if (mutation.name === 'conflictingDim') return c.conflictingAxes.length > 0;
+  return Object.keys(c.tensors).length > 0;
+}
+
 /**
  * Builds call number `index` of a run: an operation, its tensors and options
  * and, for a valid call, the expected result. About half the calls are
@@ -302,21 +473,27 @@ export function buildCall(seed, index) {
   const c = operation.build(random);
   let mutation = null;
   if (random.chance(0.5)) {
-    mutation = random.pick(mutations)(c, random);
-  } else if (random.chance(0.25)) {
+    mutation = random.pick(mutations.filter((m) => applies(m, c)))(c, random);
+  } else if (Object.keys(c.specialValues).length > 0 && random.chance(0.25)) {
     const name = random.pick(Object.keys(c.specialValues));
     injectSpecialValues(random, c.tensors[name], c.specialValues[name]);
   }
 
   const passed = { ...c.tensors };
-  if (!mutation && random.chance(0.1)) {
-    const name = random.pick(Object.keys(passed));
+  const names = Object.keys(passed);
+  // An in-place call returns the tensor it was given, so that one stays plain.
+  if (!mutation && !c.inPlace && names.length > 0 && random.chance(0.1)) {
+    const name = random.pick(names);
     passed[name] = unstableTensor(passed[name]);
   }
   return {
     operation: operation.name,
     mutation,
-    invoke: (ak) => c.invoke(ak, passed, c.options),
+    invoke(ak) {
+      c.beforeCall?.();
+      return c.invoke(ak, passed, c.options);
+    },
+    inPlaceTarget: c.inPlace ? passed.x : null,
     expected: mutation ? null : () => c.expected(c.tensors, c.options),
   };
 }

@@ -36,15 +36,29 @@ function checkCall(call) {
   }
 
   if (!call.expected) return `accepted an invalid call (${call.mutation})`;
-  if (!(result instanceof Tensor)) return `returned ${result}, not a Tensor`;
   const want = call.expected();
-  if (JSON.stringify(result.dims) !== JSON.stringify(want.dims)) {
-    return `returned dims [${result.dims}], expected [${want.dims}]`;
+  if (want.pair) {
+    // Several tensors in one object, as ropeCache returns them.
+    for (const [name, data] of Object.entries(want.pair)) {
+      const problem = checkTensor(result?.[name], { dims: want.dims, data });
+      if (problem) return `${name} ${problem}`;
+    }
+    return null;
   }
-  if (result.data.length !== want.data.length) return `returned ${result.data.length} elements, expected ${want.data.length}`;
-  const { maxError, firstBad } = compare(result.data, want.data, ATOL, RTOL);
+  if (call.inPlaceTarget && result !== call.inPlaceTarget) return 'returned a new object for an in-place call';
+  return checkTensor(result, want);
+}
+
+// Returns null when `tensor` has want.dims and matches want.data.
+function checkTensor(tensor, want) {
+  if (!(tensor instanceof Tensor)) return `returned ${tensor}, not a Tensor`;
+  if (JSON.stringify(tensor.dims) !== JSON.stringify(want.dims)) {
+    return `returned dims [${tensor.dims}], expected [${want.dims}]`;
+  }
+  if (tensor.data.length !== want.data.length) return `returned ${tensor.data.length} elements, expected ${want.data.length}`;
+  const { maxError, firstBad } = compare(tensor.data, want.data, ATOL, RTOL);
   if (firstBad >= 0) {
-    return `element ${firstBad} is ${result.data[firstBad]}, expected ${want.data[firstBad]} (max error ${maxError})`;
+    return `element ${firstBad} is ${tensor.data[firstBad]}, expected ${want.data[firstBad]} (max error ${maxError})`;
   }
   return null;
 }
