@@ -313,3 +313,14 @@ describe('float32 option range', () => {
     expectError(() => ak.multiheadAttention(t([1, 2, 3, 4]), t([1, 2, 3, 4]), t([1, 2, 3, 4]), t([8, 8]), { scale: -1e39 }), RangeError, /multiheadAttention: scale must be within the float32 range/);
   });
 });
+
+describe('RoPE option tensors that change between reads', () => {
+  test('positionIds with an own length property', () => {
+    const x = seededFloats(1 * 3 * 1 * 4, 9);
+    const data = Int32Array.from([5, 0, 2]);
+    Object.defineProperty(data, 'length', { get: () => 1 });
+    const out = ak.rope(new Tensor(x, [1, 3, 1, 4]), { positionIds: { data, dims: [1, 3] } });
+    const want = ak.rope(new Tensor(x, [1, 3, 1, 4]), { positionIds: { data: Int32Array.from([5, 0, 2]), dims: [1, 3] } });
+    expect(Array.from(out.data)).toEqual(Array.from(want.data));
+  });
+});

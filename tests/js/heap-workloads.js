@@ -58,6 +58,28 @@ export const heapWorkloads = [
     },
   },
   {
+    name: 'rope with position ids, a cache, scaling and in place',
+    prepare(ak) {
+      const x = tensor([2, 3, 4, 8], 13);
+      const positionIds = { data: Int32Array.from([0, 4, 9, 1, 2, 3, 15, 7]), dims: [2, 4] };
+      const { cosCache, sinCache } = ak.ropeCache({ maxPositions: 16, rotaryDim: 6, scaling: { type: 'linear', factor: 2 } });
+      const yarn = { type: 'yarn', factor: 4, originalMaxPositions: 64 };
+      let step = 0;
+      return () => {
+        step = (step + 1) % 3;
+        if (step === 0) return ak.rope(x, { layout: 'bhsd', rotaryDim: 6, positionIds, cosCache, sinCache });
+        if (step === 1) return ak.rope(x, { scaling: yarn, interleaved: false });
+        return ak.rope(x, { inPlace: true, positionOffset: 3 });
+      };
+    },
+  },
+  {
+    name: 'ropeCache',
+    prepare(ak) {
+      return () => ak.ropeCache({ maxPositions: 32, rotaryDim: 16, scaling: { type: 'ntk', factor: 2, originalMaxPositions: 16, currentLength: 40 } });
+    },
+  },
+  {
     name: 'rejected calls',
     prepare(ak) {
       const q = tensor([1, 2, 4], 11);
@@ -70,6 +92,8 @@ export const heapWorkloads = [
         expectThrows(() => ak.attention(q, q, q, { scale: 'x' }), TypeError);
         expectThrows(() => ak.attention(hugeOutputQ, hugeOutputK, hugeOutputV), RangeError);
         expectThrows(() => ak.rope(tensor([1, 2, 1, 3], 12)), RangeError);
+        expectThrows(() => ak.rope(tensor([1, 2, 1, 4], 14), { positionIds: { data: new Int32Array(3), dims: [1, 3] } }), RangeError);
+        expectThrows(() => ak.ropeCache({ maxPositions: 4, rotaryDim: 3 }), RangeError);
       };
     },
   },
