@@ -59,6 +59,11 @@ Status check_attention_call(const char* op, const float* q, const float* k, cons
                             const float* out, const AttentionShape& shape,
                             const AttentionOptions& options);
 
+// Checks the RoPE rotary width, base and scaling without computing any
+// frequency. Defined in rope_frequencies.cpp.
+Status check_rope_frequency_options(std::size_t rotary_dim, double base,
+                                    const RopeScaling& scaling);
+
 inline std::string to_string_size(std::size_t n) { return std::to_string(n); }
 
 }  // namespace detail

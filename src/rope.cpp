@@ -216,18 +216,24 @@ Status apply_rope(const float* x, float* out, const RopeShape& shape, const Rope
   const std::size_t rotary_dim = options.rotary_dim == 0 ? shape.head_dim : options.rotary_dim;
   Status status = check_shape(shape, rotary_dim);
   if (!status.ok()) return status;
-  // init() also checks base and scaling, so bad options fail even on empty input.
-  RowBuilder rows(shape, options, rotary_dim);
-  status = rows.init();
-  if (!status.ok()) return status;
 
   std::size_t total = 0;
   if (!detail::checked_product({shape.batch, shape.seq_len, shape.num_heads, shape.head_dim},
                                &total)) {
     return Status::OutOfRange("rope: tensor size exceeds 2^29 elements");
   }
-  if (total == 0) return Status::Ok();
+  // Bad options fail even on empty input. The frequency table is not built
+  // then, because its size grows with head_dim, which an empty x leaves
+  // unbounded (and whose byte size could wrap a 32-bit size_t).
+  if (total == 0) {
+    if (options.cache.cos) return Status::Ok();
+    return detail::check_rope_frequency_options(rotary_dim, options.base, options.scaling);
+  }
   if (!x || !out) return Status::InvalidArgument("rope: null data pointer");
+
+  RowBuilder rows(shape, options, rotary_dim);
+  status = rows.init();
+  if (!status.ok()) return status;
 
   status = check_cache(shape, options, rotary_dim);
   if (!status.ok()) return status;

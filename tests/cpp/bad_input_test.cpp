@@ -180,6 +180,27 @@ TEST(RopeBadInput, HeadDimBaseAndSizes) {
             attnkit::StatusCode::kInvalidArgument);
 }
 
+TEST(RopeBadInput, EmptyInputAllocatesNoTable) {
+  // An empty x leaves head_dim unbounded. Building the frequency table
+  // anyway would ask for 2^40 doubles, which AddressSanitizer reports and
+  // which wraps a 32-bit size_t in the WebAssembly build.
+  const attnkit::RopeShape shape{0, 1, 1, std::size_t{1} << 41};
+  EXPECT_TRUE(attnkit::apply_rope(nullptr, nullptr, shape, {}).ok());
+
+  attnkit::RopeOptions bad_base;
+  bad_base.base = -1.0;
+  const attnkit::Status status = attnkit::apply_rope(nullptr, nullptr, shape, bad_base);
+  EXPECT_EQ(status.code, attnkit::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message, "rope: base must be a positive finite number, got -1");
+}
+
+TEST(RopeBadInput, EmptyCacheAllocatesNoTable) {
+  const std::size_t rotary_dim = std::size_t{1} << 41;
+  EXPECT_TRUE(attnkit::build_rope_cache(nullptr, nullptr, 0, rotary_dim, 10000.0, {}).ok());
+  EXPECT_EQ(attnkit::build_rope_cache(nullptr, nullptr, 0, 3, 10000.0, {}).code,
+            attnkit::StatusCode::kInvalidArgument);
+}
+
 TEST(RopeBadInput, ExtremePositionOffsetStaysFinite) {
   std::vector<float> x(8, 0.5f);
   std::vector<float> out(8, kUntouched);

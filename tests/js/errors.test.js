@@ -324,3 +324,17 @@ describe('RoPE option tensors that change between reads', () => {
     expect(Array.from(out.data)).toEqual(Array.from(want.data));
   });
 });
+
+describe('empty RoPE input with a huge head size', () => {
+  test('returns an empty tensor without allocating', () => {
+    // Building the frequency table for headDim 2^31 trapped with an
+    // out-of-bounds access before empty input skipped it.
+    for (const headDim of [2 ** 30, 2 ** 31, 2 ** 32 - 2]) {
+      const out = ak.rope({ data: new Float32Array(0), dims: [0, 1, 1, headDim] });
+      expect(out.dims).toEqual([0, 1, 1, headDim]);
+      expect(out.data.length).toBe(0);
+    }
+    expect(ak.heapStats().heapBytes).toBeLessThan(2 ** 30);
+    expectStillWorks();
+  });
+});
