@@ -265,6 +265,30 @@ void check_rope_norms(const std::vector<float>& x, const std::vector<float>& out
   }
 }
 
+// Fills the scaling fields of one random type; the values may be invalid,
+// because the entry points must reject those themselves.
+attnkit::RopeScaling take_scaling(FuzzedDataProvider& in) {
+  attnkit::RopeScaling scaling;
+  scaling.type = static_cast<attnkit::RopeScalingType>(in.ConsumeIntegralInRange<int>(0, 5));
+  const bool sane = in.ConsumeBool();
+  auto value = [&](double lo, double hi) {
+    return sane ? in.ConsumeFloatingPointInRange(lo, hi) : in.ConsumeFloatingPoint<double>();
+  };
+  scaling.factor = value(1.0, 16.0);
+  scaling.original_max_positions = value(16.0, 8192.0);
+  scaling.current_length = value(1.0, 16384.0);
+  scaling.beta_fast = value(8.0, 64.0);
+  scaling.beta_slow = value(0.5, 4.0);
+  scaling.truncate = in.ConsumeBool();
+  scaling.has_attention_factor = in.ConsumeBool();
+  scaling.attention_factor = value(0.5, 2.0);
+  scaling.mscale = value(0.0, 2.0);
+  scaling.mscale_all_dim = value(0.0, 2.0);
+  scaling.low_freq_factor = value(1.0, 2.0);
+  scaling.high_freq_factor = value(2.5, 8.0);
+  return scaling;
+}
+
 void fuzz_rope(FuzzedDataProvider& in) {
   attnkit::RopeShape shape;
   attnkit::RopeOptions options;
@@ -274,24 +298,35 @@ void fuzz_rope(FuzzedDataProvider& in) {
     shape.seq_len = extreme_size(in);
     shape.num_heads = extreme_size(in);
     shape.head_dim = extreme_size(in);
+    options.rotary_dim = in.ConsumeBool() ? 0 : extreme_size(in);
   } else {
     shape.batch = in.ConsumeIntegralInRange<std::size_t>(0, 3);
     shape.seq_len = in.ConsumeIntegralInRange<std::size_t>(0, 9);
     shape.num_heads = in.ConsumeIntegralInRange<std::size_t>(0, 3);
     shape.head_dim = in.ConsumeIntegralInRange<std::size_t>(0, 70);
+    options.rotary_dim = in.ConsumeBool() ? 0 : in.ConsumeIntegralInRange<std::size_t>(0, 72);
   }
+  shape.layout = static_cast<attnkit::RopeLayout>(in.ConsumeIntegralInRange<int>(0, 2));
   options.base = in.ConsumeBool() ? in.ConsumeFloatingPoint<double>()
                                   : in.ConsumeFloatingPointInRange(1.0, 1e6);
   options.interleaved = in.ConsumeBool();
   options.position_offset = in.ConsumeBool() ? in.ConsumeIntegral<std::int64_t>()
                                              : in.ConsumeIntegralInRange<std::int64_t>(-64, 4096);
+  if (in.ConsumeBool()) {
+    options.scaling = take_scaling(in);
+  }
   const bool in_place = in.ConsumeBool();
 
-  const bool valid = shape.head_dim > 0 && shape.head_dim % 2 == 0 && options.base > 0.0 &&
-                     std::isfinite(options.base);
+  const std::size_t rotary_dim = options.rotary_dim == 0 ? shape.head_dim : options.rotary_dim;
+  // Conditions that must make every call fail; other options may fail too.
+  const bool surely_invalid = shape.head_dim == 0 || shape.head_dim % 2 != 0 ||
+                              rotary_dim % 2 != 0 || rotary_dim > shape.head_dim ||
+                              static_cast<int>(shape.layout) > 1 || !(options.base > 0.0) ||
+                              !std::isfinite(options.base);
   if (extreme) {
     const attnkit::Status status = attnkit::apply_rope(nullptr, nullptr, shape, options);
-    if (status.ok() && (!valid || (shape.batch != 0 && shape.seq_len != 0 && shape.num_heads != 0))) {
+    if (status.ok() &&
+        (surely_invalid || (shape.batch != 0 && shape.seq_len != 0 && shape.num_heads != 0))) {
       fail("rope accepted an invalid call with null pointers");
     }
     return;
@@ -302,19 +337,104 @@ void fuzz_rope(FuzzedDataProvider& in) {
   if (size > kMaxFloats) {
     return;
   }
+
+  // Positions from ids (sometimes outside a cache's rows) or the offset.
+  std::vector<std::int32_t> ids;
+  if (in.ConsumeBool()) {
+    ids.resize(shape.batch * shape.seq_len);
+    for (std::int32_t& id : ids) {
+      id = in.ConsumeBool() ? in.ConsumeIntegral<std::int32_t>()
+                            : in.ConsumeIntegralInRange<std::int32_t>(-2, 40);
+    }
+    options.position_ids = ids.empty() ? nullptr : ids.data();
+  }
+
+  // A cache of exactly the size its rows and width name, so that any read
+  // outside it is an AddressSanitizer report.
+  std::vector<float> cos_cache;
+  std::vector<float> sin_cache;
+  if (in.ConsumeBool()) {
+    options.cache.per_token = in.ConsumeBool();
+    options.cache.width = in.ConsumeBool() ? rotary_dim / 2 : in.ConsumeIntegralInRange<std::size_t>(0, 72);
+    options.cache.rows = options.cache.per_token && in.ConsumeBool()
+                             ? shape.batch * shape.seq_len
+                             : in.ConsumeIntegralInRange<std::size_t>(0, 48);
+    const std::size_t cache_size = bounded_product({options.cache.rows, options.cache.width});
+    if (cache_size > kMaxFloats) {
+      return;
+    }
+    cos_cache = take_floats(in, cache_size);
+    sin_cache = take_floats(in, cache_size);
+    // An empty cache still needs non-null pointers; reading past this
+    // one-element array is an AddressSanitizer report too.
+    static const float kEmptyCache[1] = {0.0f};
+    options.cache.cos = cos_cache.empty() ? kEmptyCache : cos_cache.data();
+    options.cache.sin = sin_cache.empty() ? kEmptyCache : sin_cache.data();
+    if (in.ConsumeBool()) {
+      options.cache.sin = nullptr;  // cos without sin must be rejected
+    }
+  }
+
   const std::vector<float> x = take_floats(in, size);
   std::vector<float> out = in_place ? x : std::vector<float>(size, 0.0f);
   const float* source = in_place ? data_or_null(out) : data_or_null(x);
 
   const attnkit::Status status =
       attnkit::apply_rope(source, out.empty() ? nullptr : out.data(), shape, options);
-  if (status.ok() != valid) {
-    fail(status.ok() ? "rope accepted an invalid call" : "rope rejected a valid call");
+  if (status.ok() && surely_invalid) {
+    fail("rope accepted an invalid call");
   }
-  // A base far below 1 makes base^(-2i/head_dim) overflow to infinity and
-  // the angles NaN, as in the float64 reference, so the check skips it.
-  if (status.ok() && all_moderate(x) && options.base >= 1e-3) {
+  if (status.ok() && size > 0 && options.cache.cos && !options.cache.sin) {
+    fail("rope accepted cosCache without sinCache");
+  }
+  // Without a cache or scaling every pair turns by an angle, so the norm of
+  // each head stays. A base far below 1 makes base^(-2i/rotary_dim)
+  // overflow to infinity and the angles NaN, so the check skips it.
+  const bool plain_rotation = !options.cache.cos && options.scaling.type == attnkit::RopeScalingType::kNone;
+  if (status.ok() && plain_rotation && all_moderate(x) && options.base >= 1e-3) {
     check_rope_norms(x, out, shape.head_dim);
+  }
+}
+
+// build_rope_cache with exactly sized tables: every value must be finite
+// and, without scaling, cos² + sin² = 1 up to rounding.
+void fuzz_rope_cache(FuzzedDataProvider& in) {
+  const bool extreme = in.ConsumeBool();
+  const std::size_t max_positions =
+      extreme ? extreme_size(in) : in.ConsumeIntegralInRange<std::size_t>(0, 64);
+  const std::size_t rotary_dim =
+      extreme ? extreme_size(in) : in.ConsumeIntegralInRange<std::size_t>(0, 40);
+  const double base = in.ConsumeBool() ? in.ConsumeFloatingPoint<double>()
+                                       : in.ConsumeFloatingPointInRange(1.0, 1e6);
+  const attnkit::RopeScaling scaling = in.ConsumeBool() ? take_scaling(in) : attnkit::RopeScaling{};
+
+  if (extreme) {
+    const attnkit::Status status =
+        attnkit::build_rope_cache(nullptr, nullptr, max_positions, rotary_dim, base, scaling);
+    if (status.ok() && max_positions != 0 && rotary_dim / 2 != 0) {
+      fail("build_rope_cache accepted null tables for a non-empty cache");
+    }
+    return;
+  }
+
+  const std::size_t size = max_positions * (rotary_dim / 2);
+  std::vector<float> cos_cache(size, -7.0f);
+  std::vector<float> sin_cache(size, -7.0f);
+  const attnkit::Status status = attnkit::build_rope_cache(
+      cos_cache.empty() ? nullptr : cos_cache.data(), sin_cache.empty() ? nullptr : sin_cache.data(),
+      max_positions, rotary_dim, base, scaling);
+  if (status.ok() && (rotary_dim == 0 || rotary_dim % 2 != 0)) {
+    fail("build_rope_cache accepted an odd or zero rotary_dim");
+  }
+  if (!status.ok() || scaling.type != attnkit::RopeScalingType::kNone || base < 1e-3) {
+    return;
+  }
+  for (std::size_t i = 0; i < size; ++i) {
+    const double norm = static_cast<double>(cos_cache[i]) * cos_cache[i] +
+                        static_cast<double>(sin_cache[i]) * sin_cache[i];
+    if (!(std::fabs(norm - 1.0) <= 1e-5)) {
+      fail("build_rope_cache wrote cos² + sin² far from 1");
+    }
   }
 }
 
@@ -323,6 +443,7 @@ constexpr void (*kOperations[])(FuzzedDataProvider&) = {
     fuzz_attention,
     fuzz_multihead,
     fuzz_rope,
+    fuzz_rope_cache,
 };
 
 }  // namespace

@@ -338,3 +338,10 @@ describe('empty RoPE input with a huge head size', () => {
     expectStillWorks();
   });
 });
+
+describe('ropeCache size', () => {
+  // The other RoPE rows of docs/errors.md are checked in rope-errors.test.js.
+  test('table above the buffer limit', () => {
+    expectError(() => ak.ropeCache({ maxPositions: 2 ** 20, rotaryDim: 2 ** 12 }), RangeError, /ropeCache: output 1 needs 2147483648 floats/);
+  });
+});

@@ -167,10 +167,13 @@ function randomScaling(random, rotaryDim) {
 }
 
 // Expands a cache row to the full-width { cos, sin } rows of
-// ropeGeneralReference: a half-width row holds one entry per pair.
+// ropeGeneralReference. A half-width row has one entry per pair.
 function cacheRow(cos, sin, start, width, rotaryDim, interleaved) {
   const half = rotaryDim / 2;
-  const entry = (j) => (width === rotaryDim ? j : interleaved ? Math.floor(j / 2) : j % half);
+  const entry = (j) => {
+    if (width === rotaryDim) return j;
+    return interleaved ? Math.floor(j / 2) : j % half;
+  };
   const row = { cos: [], sin: [] };
   for (let j = 0; j < rotaryDim; j += 1) {
     row.cos.push(cos[start + entry(j)]);
@@ -436,8 +439,8 @@ const mutations = [
 ];
 
 // Returns an object whose data and dims getters give the tensor's values on
-// the first read and an unrelated short tensor on later reads, which a
-// function that reads its arguments once never sees.
+// the first read and an unrelated short tensor on later reads. A function
+// that reads each argument once never reads the short one.
 function unstableTensor(tensor) {
   let dataReads = 0;
   let dimsReads = 0;
