@@ -113,10 +113,16 @@ TEST(AttentionBadInput, NonFiniteScale) {
   expect_untouched(out);
 }
 
-TEST(AttentionBadInput, EmptyQueryNeedsNoPointers) {
-  const attnkit::Status status = attnkit::scaled_dot_product_attention(
-      nullptr, nullptr, nullptr, nullptr, attention_shape(2, 3, 0, 5, 8), {});
+TEST(AttentionBadInput, EmptyQueryNeedsNoQueryPointers) {
+  // k and v are still read when there are keys, because a KV cache output
+  // may be requested, but q and out are not.
+  std::vector<float> kv(2 * 3 * 5 * 8, 0.5f);
+  attnkit::Status status = attnkit::scaled_dot_product_attention(
+      nullptr, kv.data(), kv.data(), nullptr, attention_shape(2, 3, 0, 5, 8), {});
   EXPECT_TRUE(status.ok()) << status.message;
+  status = attnkit::scaled_dot_product_attention(nullptr, nullptr, nullptr, nullptr,
+                                                 attention_shape(2, 3, 0, 5, 8), {});
+  EXPECT_EQ(status.code, attnkit::StatusCode::kInvalidArgument);
 }
 
 TEST(MultiheadBadInput, NullPointersBeforeAllocation) {
@@ -184,7 +190,7 @@ TEST(RopeBadInput, EmptyInputAllocatesNoTable) {
   // An empty x leaves head_dim unbounded. Building the frequency table
   // anyway would ask for 2^40 doubles, which AddressSanitizer reports and
   // which wraps a 32-bit size_t in the WebAssembly build.
-  const attnkit::RopeShape shape{0, 1, 1, std::size_t{1} << 41};
+  const attnkit::RopeShape shape{1, 0, 1, std::size_t{1} << 41};
   EXPECT_TRUE(attnkit::apply_rope(nullptr, nullptr, shape, {}).ok());
 
   attnkit::RopeOptions bad_base;

@@ -34,7 +34,7 @@ function expectError(fn, type, pattern) {
 describe('Tensor', () => {
   test('rejects data that is not a Float32Array', () => {
     expect(() => new Tensor([1, 2], [2])).toThrow(TypeError);
-    expect(() => new Tensor(new Float64Array(2), [2])).toThrow(/Float32Array, got Float64Array\(2\)/);
+    expect(() => new Tensor(new Float64Array(2), [2])).toThrow(/Float32Array or a Uint16Array of float16 bits, got Float64Array\(2\)/);
   });
 
   test('rejects a length that does not match dims', () => {
@@ -49,7 +49,7 @@ describe('Tensor', () => {
 
 describe('attention errors', () => {
   test('data not a Float32Array', () => {
-    expectError(() => ak.attention({ data: [1, 2], dims: [1, 1, 2] }, t([1, 1, 2]), t([1, 1, 2])), TypeError, /attention: q\.data must be a Float32Array, got Array\(2\)/);
+    expectError(() => ak.attention({ data: [1, 2], dims: [1, 1, 2] }, t([1, 1, 2]), t([1, 1, 2])), TypeError, /attention: q\.data must be a Float32Array or a Uint16Array of float16 bits, got Array\(2\)/);
   });
 
   test('tensor not an object', () => {
@@ -82,12 +82,12 @@ describe('attention errors', () => {
   });
 
   test('heads not a multiple of key/value heads', () => {
-    expectError(() => ak.attention(t([1, 3, 2, 4]), t([1, 2, 2, 4]), t([1, 2, 2, 4])), RangeError, /q heads \(3\) must be a multiple of k heads \(2\)/);
+    expectError(() => ak.attention(t([1, 3, 2, 4]), t([1, 2, 2, 4]), t([1, 2, 2, 4])), RangeError, /kvNumHeads \(2\) must divide qNumHeads \(3\)/);
   });
 
   test('zero batch or head size', () => {
     expectError(() => ak.attention(t([0, 2, 4]), t([0, 2, 4]), t([0, 2, 4])), RangeError, /q batch \(dims\[0\]\) must be positive, got 0/);
-    expectError(() => ak.attention(t([1, 2, 0]), t([1, 2, 0]), t([1, 2, 0])), RangeError, /head size/);
+    expectError(() => ak.attention(t([1, 2, 0]), t([1, 2, 0]), t([1, 2, 0])), RangeError, /hidden size/);
   });
 
   test('negative or fractional dims', () => {
@@ -123,6 +123,11 @@ describe('multiheadAttention errors', () => {
 describe('rope errors', () => {
   test('odd head size', () => {
     expectError(() => ak.rope(t([1, 2, 1, 3])), RangeError, /rope: headDim must be even and positive, got 3 in dims \[1, 2, 1, 3\]/);
+  });
+
+  test('zero batch or heads', () => {
+    expectError(() => ak.rope(t([0, 2, 1, 4])), RangeError, /rope: batch and heads of x must be positive, got dims \[0, 2, 1, 4\]/);
+    expectError(() => ak.rope(t([1, 2, 0, 4])), RangeError, /rope: batch and heads of x must be positive/);
   });
 
   test('wrong rank', () => {
@@ -330,8 +335,8 @@ describe('empty RoPE input with a huge head size', () => {
     // Building the frequency table for headDim 2^31 trapped with an
     // out-of-bounds access before empty input skipped it.
     for (const headDim of [2 ** 30, 2 ** 31, 2 ** 32 - 2]) {
-      const out = ak.rope({ data: new Float32Array(0), dims: [0, 1, 1, headDim] });
-      expect(out.dims).toEqual([0, 1, 1, headDim]);
+      const out = ak.rope({ data: new Float32Array(0), dims: [1, 0, 1, headDim] });
+      expect(out.dims).toEqual([1, 0, 1, headDim]);
       expect(out.data.length).toBe(0);
     }
     expect(ak.heapStats().heapBytes).toBeLessThan(2 ** 30);

@@ -186,10 +186,9 @@ const rope = {
   name: 'rope',
   build(random) {
     const layout = random.pick(['bshd', 'bhsd', 'rank3']);
-    const batch = random.int(0, 3);
+    const batch = random.int(1, 3);
     const seq = random.int(0, 9);
-    // A rank-3 x needs numHeads ≥ 1 to give a positive head size.
-    const heads = random.int(layout === 'rank3' ? 1 : 0, 3);
+    const heads = random.int(1, 3);
     const dim = 2 * random.int(1, 10);
     const rotaryDim = random.chance(0.3) ? 2 * random.int(1, dim / 2) : dim;
     const interleaved = random.chance(0.5);
@@ -253,7 +252,8 @@ const rope = {
       options,
       inPlace,
       specialValues: { x: [NaN, Infinity, -Infinity] },
-      positiveAxes: { x: [dims.length - 1] },
+      // Batch, heads and head size; a rank-3 x has its heads in numHeads.
+      positiveAxes: { x: layout === 'rank3' ? [0, 2] : [0, layout === 'bhsd' ? 1 : 2, 3] },
       // An odd head size is invalid on its own.
       conflictingAxes: [['x', dims.length - 1]],
       badOptions: [
