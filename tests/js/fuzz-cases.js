@@ -9,7 +9,8 @@
 // the tensors, option values that must be rejected, and the reference.
 import { Tensor } from '../../web/lib/attnkit.js';
 import {
-  attentionReference,
+  biasedAttentionReference,
+  multiheadForwardReference,
   multiheadReference,
   ropeFrequenciesReference,
   ropeGeneralReference,
@@ -55,47 +56,281 @@ function injectSpecialValues(random, tensor, values) {
   }
 }
 
-const attention = {
-  name: 'attention',
+// Moves [batch, heads, seq, dim] data to [batch, seq, heads·dim].
+function toPacked(x, batch, heads, seq, dim) {
+  const y = new Float32Array(x.length);
+  for (let b = 0; b < batch; b += 1) {
+    for (let h = 0; h < heads; h += 1) {
+      for (let s = 0; s < seq; s += 1) {
+        for (let d = 0; d < dim; d += 1) y[((b * seq + s) * heads + h) * dim + d] = x[((b * heads + h) * seq + s) * dim + d];
+      }
+    }
+  }
+  return y;
+}
+
+// Takes keys [from, to) of every (batch, head) of [batch, heads, total, dim].
+function keyRange(x, batchHeads, total, dim, from, to) {
+  const out = new Float32Array(batchHeads * (to - from) * dim);
+  for (let bh = 0; bh < batchHeads; bh += 1) out.set(x.subarray((bh * total + from) * dim, (bh * total + to) * dim), bh * (to - from) * dim);
+  return out;
+}
+
+// A random mask of rank 2 to 4 that broadcasts against [batch, heads, qLen,
+// total]: each leading axis is full or 1, and the last is total. Returns the
+// tensor and the `blocked`/`added` functions of biasedAttentionReference.
+function randomMask(random, batch, heads, qLen, total) {
+  const full = [batch, heads, qLen, total];
+  const rank = random.int(2, 4);
+  const dims = full.slice(4 - rank).map((d, i) => (i < rank - 1 && random.chance(0.5) ? 1 : d));
+  const padded = [...new Array(4 - rank).fill(1), ...dims];
+  const index = (b, h, i, j) => {
+    const at = [b, h, i, j].map((x, axis) => (padded[axis] === 1 ? 0 : x));
+    return ((at[0] * padded[1] + at[1]) * padded[2] + at[2]) * padded[3] + at[3];
+  };
+  const size = product(dims);
+  if (random.chance(0.5)) {
+    const bits = Uint8Array.from({ length: size }, () => (random.chance(0.7) ? 1 : 0));
+    return { tensor: { data: bits, dims }, blocked: (b, h, i, j) => bits[index(b, h, i, j)] === 0, added: () => 0 };
+  }
+  const values = random.floats(size, -2, 2);
+  for (let n = 0; n < size; n += 1) if (random.chance(0.1)) values[n] = -Infinity;
+  // −∞ blocks the key outright, so NaN in its score cannot reach the row.
+  return {
+    tensor: new Tensor(values, dims),
+    blocked: (b, h, i, j) => values[index(b, h, i, j)] === -Infinity,
+    added: (b, h, i, j) => values[index(b, h, i, j)],
+  };
+}
+
+// Builds attention and attentionWithCache calls with every ONNX option: rank
+// 3 with head counts, GQA, past keys and values, valid key counts, causal
+// alignments, bool and float masks, softcap and scale.
+function buildAttention(random, withCache) {
+  const rank = random.pick([3, 4]);
+  const batch = random.int(1, 2);
+  const kvHeads = random.int(1, 2);
+  const heads = kvHeads * random.int(1, 3);
+  const qLen = random.int(0, 6);
+  const newLen = random.int(0, 9);
+  const pastLen = random.chance(0.3) ? random.int(1, 5) : 0;
+  const total = pastLen + newLen;
+  const dim = random.int(1, 12);
+  const vDim = random.int(1, 12);
+
+  const q = random.floats(batch * heads * qLen * dim);
+  const kAll = random.floats(batch * kvHeads * total * dim);
+  const vAll = random.floats(batch * kvHeads * total * vDim);
+  const kNew = keyRange(kAll, batch * kvHeads, total, dim, pastLen, total);
+  const vNew = keyRange(vAll, batch * kvHeads, total, vDim, pastLen, total);
+  const tensors =
+    rank === 4
+      ? {
+          q: new Tensor(q, [batch, heads, qLen, dim]),
+          k: new Tensor(kNew, [batch, kvHeads, newLen, dim]),
+          v: new Tensor(vNew, [batch, kvHeads, newLen, vDim]),
+        }
+      : {
+          q: new Tensor(toPacked(q, batch, heads, qLen, dim), [batch, qLen, heads * dim]),
+          k: new Tensor(toPacked(kNew, batch, kvHeads, newLen, dim), [batch, newLen, kvHeads * dim]),
+          v: new Tensor(toPacked(vNew, batch, kvHeads, newLen, vDim), [batch, newLen, kvHeads * vDim]),
+        };
+
+  const options = {};
+  if (rank === 3 && (heads > 1 || random.chance(0.3))) options.qNumHeads = heads;
+  if (rank === 3 && (kvHeads !== heads || random.chance(0.3))) options.kvNumHeads = kvHeads;
+  if (random.chance(0.3)) options.scale = random.next() * 4 - 2;
+  if (random.chance(0.3)) options.softcap = 0.5 + random.next() * 3;
+  const causal = random.pick([undefined, false, true, 'top-left', 'bottom-right']);
+  if (causal !== undefined) options.causal = causal;
+  if (pastLen > 0) {
+    options.pastKey = new Tensor(keyRange(kAll, batch * kvHeads, total, dim, 0, pastLen), [batch, kvHeads, pastLen, dim]);
+    options.pastValue = new Tensor(keyRange(vAll, batch * kvHeads, total, vDim, 0, pastLen), [batch, kvHeads, pastLen, vDim]);
+  }
+  let nonpad = null;
+  if (pastLen === 0 && random.chance(0.25)) {
+    nonpad = Array.from({ length: batch }, () => random.int(0, total));
+    options.nonpadKvSeqlen = random.chance(0.5)
+      ? { data: Int32Array.from(nonpad), dims: [batch] }
+      : { data: BigInt64Array.from(nonpad, BigInt), dims: [batch] };
+  }
+  let mask = null;
+  if (total > 0 && random.chance(0.4)) {
+    mask = randomMask(random, batch, heads, qLen, total);
+    options.mask = mask.tensor;
+  }
+  const wantProbs = withCache && random.chance(0.5);
+  if (wantProbs) options.qkMatmulOutputMode = 3;
+
+  // The causal offset of each batch entry, as AttentionOptions.causal describes it.
+  const offsetFor = (b) => {
+    const valid = nonpad ? nonpad[b] : total;
+    if (causal === 'top-left') return 0;
+    if (causal === 'bottom-right') return valid - qLen;
+    if (pastLen > 0) return pastLen;
+    return nonpad ? valid - qLen : 0;
+  };
+  const blocked = (b, h, i, j) => {
+    if (nonpad && j >= nonpad[b]) return true;
+    if (causal !== undefined && causal !== false && j > i + offsetFor(b)) return true;
+    return mask ? mask.blocked(b, h, i, j) : false;
+  };
+  const outDims = rank === 4 ? [batch, heads, qLen, vDim] : [batch, qLen, heads * vDim];
+  const last = rank - 1;
+  const badMaskDims = [batch + 1, heads, qLen, Math.max(total, 1)];
+
+  return {
+    tensors,
+    options,
+    // A −∞ score on every key of a row is defined only through masks, so
+    // ±∞ goes into v only.
+    specialValues: { q: [NaN], k: [NaN], v: [NaN, Infinity, -Infinity] },
+    positiveAxes: rank === 4 ? { q: [0, 1, 3], k: [0, 1, 3], v: [0, 1, 3] } : { q: [0, 2], k: [0, 2], v: [0, 2] },
+    // Changing one of these axes alone breaks the agreement of the shapes.
+    conflictingAxes: rank === 4 ? [['k', 0], ['v', 0], ['k', 3], ['v', 2], ['v', 1]] : [['k', 0], ['v', 0], ['k', 2], ['v', 1]],
+    badOptions: [
+      { scale: NaN },
+      { scale: 1e39 },
+      { scale: '0.5' },
+      { softcap: -1 },
+      { softcap: NaN },
+      { causal: 'diagonal' },
+      { causal: 1 },
+      { qkMatmulOutputMode: 4 },
+      { softmaxPrecision: 11 },
+      { mask: { data: new Uint8Array(3), dims: [3] } },
+      { mask: new Tensor(new Float32Array(product(badMaskDims)), badMaskDims) },
+      { pastKey: new Tensor(new Float32Array(batch * kvHeads * dim), [batch, kvHeads, 1, dim]), pastValue: undefined },
+      { nonpadKvSeqlen: { data: new Int32Array(batch + 1), dims: [batch + 1] } },
+      { nonpadKvSeqlen: { data: new Float32Array(batch), dims: [batch] } },
+      { qNumHeads: 0 },
+      { kvNumHeads: 1.5 },
+      ...(rank === 4 ? [{ qNumHeads: heads + 1 }] : []),
+      { scael: 1 },
+    ],
+    invoke: (ak, t, o) => (withCache ? ak.attentionWithCache(t.q, t.k, t.v, o) : ak.attention(t.q, t.k, t.v, o)),
+    expected(t, o) {
+      // Reads the data actually passed, after any NaN or ±∞ was put in.
+      const unpack = (x, seq, h, d) => (rank === 4 ? x : fromPacked(x, batch, h, seq, d));
+      const qData = unpack(t.q.data, qLen, heads, dim);
+      const kData = mergeKeys(o.pastKey?.data, unpack(t.k.data, newLen, kvHeads, dim), batch * kvHeads, pastLen, newLen, dim);
+      const vData = mergeKeys(o.pastValue?.data, unpack(t.v.data, newLen, kvHeads, vDim), batch * kvHeads, pastLen, newLen, vDim);
+      const want = biasedAttentionReference(qData, kData, vData, {
+        batch, heads, kvHeads, qLen, kvLen: total, dim, vDim, scale: o.scale, softcap: o.softcap ?? 0,
+        blocked, added: mask ? mask.added : () => 0,
+      });
+      const output = { dims: outDims, data: rank === 4 ? want.out : toPacked(Float32Array.from(want.out), batch, heads, qLen, vDim) };
+      if (!withCache) return output;
+      return {
+        fields: {
+          output,
+          presentKey: { dims: [batch, kvHeads, total, dim], data: kData },
+          presentValue: { dims: [batch, kvHeads, total, vDim], data: vData },
+          qkOutput: wantProbs ? { dims: [batch, heads, qLen, total], data: want.probs } : undefined,
+        },
+      };
+    },
+  };
+}
+
+// Moves [batch, seq, heads·dim] data to [batch, heads, seq, dim].
+function fromPacked(x, batch, heads, seq, dim) {
+  const y = new Float32Array(x.length);
+  for (let b = 0; b < batch; b += 1) {
+    for (let h = 0; h < heads; h += 1) {
+      for (let s = 0; s < seq; s += 1) {
+        for (let d = 0; d < dim; d += 1) y[((b * heads + h) * seq + s) * dim + d] = x[((b * seq + s) * heads + h) * dim + d];
+      }
+    }
+  }
+  return y;
+}
+
+// Concatenates past [batchHeads, pastLen, dim] and new [batchHeads, newLen,
+// dim] keys per (batch, head).
+function mergeKeys(past, fresh, batchHeads, pastLen, newLen, dim) {
+  const total = pastLen + newLen;
+  const out = new Float32Array(batchHeads * total * dim);
+  for (let bh = 0; bh < batchHeads; bh += 1) {
+    if (pastLen > 0) out.set(past.subarray(bh * pastLen * dim, (bh + 1) * pastLen * dim), bh * total * dim);
+    out.set(fresh.subarray(bh * newLen * dim, (bh + 1) * newLen * dim), (bh * total + pastLen) * dim);
+  }
+  return out;
+}
+
+const attention = { name: 'attention', build: (random) => buildAttention(random, false) };
+const attentionWithCache = { name: 'attentionWithCache', build: (random) => buildAttention(random, true) };
+
+const multiheadAttentionForward = {
+  name: 'multiheadAttentionForward',
   build(random) {
-    const rank = random.pick([3, 4]);
-    const batch = random.int(1, 3);
-    const kvHeads = rank === 3 ? 1 : random.int(1, 3);
-    const heads = kvHeads * (rank === 3 ? 1 : random.int(1, 3));
-    const qLen = random.int(0, 9);
-    const kvLen = random.int(0, 70);
-    const dim = random.int(1, 20);
-    const vDim = random.int(1, 20);
-    const dims = (h, len, d) => (rank === 3 ? [batch, len, d] : [batch, h, len, d]);
-
+    const batch = random.int(1, 2);
+    const heads = random.int(1, 3);
+    const embed = heads * random.int(1, 4);
+    const qLen = random.int(1, 5);
+    const kvLen = random.int(1, 6);
+    const bound = 1 / Math.sqrt(embed);
     const tensors = {
-      q: randomTensor(random, dims(heads, qLen, dim)),
-      k: randomTensor(random, dims(kvHeads, kvLen, dim)),
-      v: randomTensor(random, dims(kvHeads, kvLen, vDim)),
+      query: randomTensor(random, [batch, qLen, embed]),
+      key: randomTensor(random, [batch, kvLen, embed]),
+      value: randomTensor(random, [batch, kvLen, embed]),
     };
-    const options = {};
-    if (random.chance(0.5)) options.scale = random.next() * 4 - 2;
+    const weights = {
+      inProjWeight: new Tensor(random.floats(3 * embed * embed, -bound, bound), [3 * embed, embed]),
+      outProjWeight: new Tensor(random.floats(embed * embed, -bound, bound), [embed, embed]),
+    };
+    if (random.chance(0.5)) weights.inProjBias = randomTensor(random, [3 * embed]);
+    if (random.chance(0.5)) weights.outProjBias = randomTensor(random, [embed]);
 
-    const last = rank - 1;
+    // Key 0 is never masked, so no row is left without keys.
+    const options = { numHeads: heads };
+    let padding = null;
+    let attnMask = null;
+    if (random.chance(0.4)) {
+      padding = Uint8Array.from({ length: batch * kvLen }, (_, n) => (n % kvLen !== 0 && random.chance(0.3) ? 1 : 0));
+      options.keyPaddingMask = { data: padding, dims: [batch, kvLen] };
+    }
+    if (random.chance(0.4)) {
+      attnMask = Uint8Array.from({ length: qLen * kvLen }, (_, n) => (n % kvLen !== 0 && random.chance(0.3) ? 1 : 0));
+      options.attnMask = { data: attnMask, dims: [qLen, kvLen] };
+    }
+    if (random.chance(0.3)) options.causal = true;
+    if (random.chance(0.3)) options.scale = random.next() * 2;
+    const needWeights = random.chance(0.4);
+    if (needWeights) {
+      options.needWeights = true;
+      options.averageAttnWeights = false;
+    }
+    const blocked = (b, h, i, j) =>
+      (padding !== null && padding[b * kvLen + j] === 1) || (attnMask !== null && attnMask[i * kvLen + j] === 1) || (options.causal === true && j > i);
+
     return {
       tensors,
       options,
-      // A −∞ score on every key of a row gives zeros here but NaN in the
-      // reference, so ±∞ goes into v only.
-      specialValues: { q: [NaN], k: [NaN], v: [NaN, Infinity, -Infinity] },
-      positiveAxes: {
-        q: rank === 4 ? [0, 1, last] : [0, last],
-        k: rank === 4 ? [0, 1, last] : [0, last],
-        v: rank === 4 ? [0, 1, last] : [0, last],
-      },
-      // Changing one of these axes alone breaks the agreement of the shapes.
-      conflictingAxes: [['k', 0], ['v', 0], ['k', last], ['v', last - 1], ...(rank === 4 ? [['v', 1]] : [])],
-      badOptions: [{ scale: NaN }, { scale: Infinity }, { scale: 1e39 }, { scale: '0.5' }, { scale: null }, { scael: 1 }],
-      invoke: (ak, t, o) => ak.attention(t.q, t.k, t.v, o),
+      specialValues: { query: [NaN], key: [NaN], value: [NaN] },
+      positiveAxes: { query: [0, 2] },
+      conflictingAxes: [['key', 0], ['value', 1], ['query', 2]],
+      badOptions: [
+        { numHeads: undefined },
+        { numHeads: embed + 1 },
+        { needWeights: 1 },
+        { causal: 'yes' },
+        { attnMask: { data: new Uint8Array(1), dims: [1] } },
+        { keyPaddingMask: { data: new Uint8Array((batch + 1) * kvLen), dims: [batch + 1, kvLen] } },
+        { scale: NaN },
+        { bogus: 1 },
+      ],
+      invoke: (ak, t, o) => ak.multiheadAttentionForward(t.query, t.key, t.value, weights, o),
       expected(t, o) {
+        const plain = Object.fromEntries(Object.entries(weights).map(([name, w]) => [name, w.data]));
+        const want = multiheadForwardReference(t.query.data, t.key.data, t.value.data, plain, {
+          batch, heads, qLen, kvLen, embed, scale: o.scale, blocked, added: () => 0,
+        });
         return {
-          dims: dims(heads, qLen, vDim),
-          data: attentionReference(t.q.data, t.k.data, t.v.data, { batch, heads, kvHeads, qLen, kvLen, dim, vDim, scale: o.scale }),
+          fields: {
+            output: { dims: [batch, qLen, embed], data: want.out },
+            attentionWeights: needWeights ? { dims: [batch, heads, qLen, kvLen], data: want.probs } : undefined,
+          },
         };
       },
     };
@@ -344,13 +579,14 @@ const ropeCache = {
             sin[p * half + i] = attentionFactor * Math.sin(p * invFreq[i]);
           }
         }
-        return { pair: { cosCache: cos, sinCache: sin }, dims: [maxPositions, half] };
+        const dims = [maxPositions, half];
+        return { fields: { cosCache: { dims, data: cos }, sinCache: { dims, data: sin } } };
       },
     };
   },
 };
 
-export const operations = [attention, multiheadAttention, rope, ropeCache];
+export const operations = [attention, attentionWithCache, multiheadAttention, multiheadAttentionForward, rope, ropeCache];
 
 function withDims(tensor, dims, fill = 0.25) {
   return { data: new Float32Array(product(dims)).fill(fill), dims };

@@ -37,16 +37,21 @@ function checkCall(call) {
 
   if (!call.expected) return `accepted an invalid call (${call.mutation})`;
   const want = call.expected();
-  if (want.pair) {
-    // Several tensors in one object, as ropeCache returns them.
-    for (const [name, data] of Object.entries(want.pair)) {
-      const problem = checkTensor(result?.[name], { dims: want.dims, data });
-      if (problem) return `${name} ${problem}`;
-    }
-    return null;
-  }
   if (call.inPlaceTarget && result !== call.inPlaceTarget) return 'returned a new object for an in-place call';
-  return checkTensor(result, want);
+  if (!want.fields) return checkTensor(result, want);
+
+  // Several named tensors, as attentionWithCache and ropeCache return them;
+  // an undefined expectation means the field must be absent.
+  if (result === null || typeof result !== 'object') return `returned ${result}, not an object of tensors`;
+  for (const [name, expected] of Object.entries(want.fields)) {
+    if (expected === undefined) {
+      if (result[name] !== undefined) return `${name} is ${result[name]}, expected undefined`;
+      continue;
+    }
+    const problem = checkTensor(result[name], expected);
+    if (problem) return `${name} ${problem}`;
+  }
+  return null;
 }
 
 // Returns null when `tensor` has want.dims and matches want.data.

@@ -17,10 +17,10 @@ const typedArrayBuffer = intrinsicGetter('buffer');
 const typedArrayByteOffset = intrinsicGetter('byteOffset');
 const typedArrayLength = intrinsicGetter('length');
 
-// Element types an operation may accept (Int32Array and BigInt64Array for
-// RoPE position ids); others stay as given so that the checks report their
-// type.
-const PINNED_TYPES = { Float32Array, Uint16Array, Int32Array, BigInt64Array };
+// Element types an operation may accept: float32 and float16 data, bool
+// masks (Uint8Array) and integer positions and lengths. Others stay as given
+// so that the checks report their type.
+const PINNED_TYPES = { Float32Array, Uint16Array, Uint8Array, Int32Array, BigInt64Array };
 
 function pinData(data) {
   // ArrayBuffer.isView is false for a Proxy, which the checks then reject.
