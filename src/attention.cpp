@@ -1,6 +1,7 @@
 // Entry point for scaled dot-product attention: checks the shape and the
 // options, builds the KV cache, then builds one head view per (batch, query
 // head) and runs the tiled kernel.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -100,7 +101,8 @@ Status resolve_mask(const AttentionShape& s, const AttentionOptions& o, std::siz
                                    std::to_string(static_cast<int>(o.mask_type)) +
                                    " is invalid; expected 1 (bool) or 2 (float)");
   }
-  const std::string given_dims = dims_string(o.mask_dims, o.mask_rank);
+  // mask_dims has four entries, so a larger rank prints only those.
+  const std::string given_dims = dims_string(o.mask_dims, std::min<std::size_t>(o.mask_rank, 4));
   const std::size_t target[4] = {s.batch, s.num_heads, s.q_seq_len, total};
   const std::string target_text = dims_string(target, 4);
   if (o.mask_rank < 2 || o.mask_rank > 4) {

@@ -125,6 +125,23 @@ TEST(AttentionBadInput, EmptyQueryNeedsNoQueryPointers) {
   EXPECT_EQ(status.code, attnkit::StatusCode::kInvalidArgument);
 }
 
+TEST(AttentionBadInput, MaskRankAboveFour) {
+  // The message must not read mask_dims past its four entries.
+  std::vector<float> data(8, 0.5f);
+  std::vector<float> mask(16, 0.0f);
+  std::vector<float> out(8, kUntouched);
+  attnkit::AttentionOptions options;
+  options.mask = mask.data();
+  options.mask_type = attnkit::MaskType::kFloat;
+  options.mask_rank = 5;
+  for (std::size_t& dim : options.mask_dims) dim = 1;
+  const attnkit::Status status = attnkit::scaled_dot_product_attention(
+      data.data(), data.data(), data.data(), out.data(), attention_shape(1, 1, 2, 2, 4), options);
+  EXPECT_EQ(status.code, attnkit::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message, "attention: mask must have rank 2, 3 or 4, got rank 5 (dims [1, 1, 1, 1])");
+  expect_untouched(out);
+}
+
 TEST(MultiheadBadInput, NullPointersBeforeAllocation) {
   // The concat buffer of this shape would be 2^28 floats (1 GiB); the call
   // must reject the null q before allocating it.

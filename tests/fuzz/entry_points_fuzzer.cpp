@@ -104,6 +104,115 @@ void check_attention_output(const std::vector<float>& out, const std::vector<flo
   }
 }
 
+// Buffers behind the pointers of AttentionOptions and AttentionExtras.
+struct AttentionInputs {
+  std::vector<std::uint8_t> bool_mask;
+  std::vector<float> float_mask;
+  std::vector<std::int64_t> nonpad;
+  std::vector<float> past_key, past_value, present_key, present_value, scores;
+  attnkit::AttentionExtras extras;
+  bool plain = true;          // no option or extra was set
+  bool mask_moderate = true;  // float mask values are moderate or −∞
+};
+
+// Fills softcap, causal alignment, a mask, valid key counts, a past cache
+// and the optional outputs, each from the input and some of them invalid on
+// purpose. Every buffer has exactly the size its dims give, so a read or
+// write outside it is an AddressSanitizer report. Returns false when a
+// buffer would exceed kMaxFloats.
+bool take_attention_extras(FuzzedDataProvider& in, const attnkit::AttentionShape& shape,
+                           attnkit::AttentionOptions* options, AttentionInputs* inputs) {
+  if (!in.ConsumeBool()) {
+    return true;
+  }
+  inputs->plain = false;
+  options->softcap = in.ConsumeBool() ? in.ConsumeFloatingPointInRange(0.0f, 4.0f)
+                                      : in.ConsumeFloatingPoint<float>();
+  options->causal = static_cast<attnkit::CausalAlignment>(in.ConsumeIntegralInRange<int>(0, 4));
+
+  attnkit::AttentionExtras& extras = inputs->extras;
+  if (in.ConsumeBool()) {
+    extras.past_seq_len = in.ConsumeIntegralInRange<std::size_t>(0, 6);
+    const std::size_t key_size = bounded_product({shape.batch, shape.num_kv_heads, extras.past_seq_len, shape.head_dim});
+    const std::size_t value_size = bounded_product({shape.batch, shape.num_kv_heads, extras.past_seq_len, shape.v_head_dim});
+    if (std::max(key_size, value_size) > kMaxFloats) {
+      return false;
+    }
+    inputs->past_key = take_floats(in, key_size);
+    inputs->past_value = take_floats(in, value_size);
+    static const float kEmpty[1] = {0.0f};
+    extras.past_key = inputs->past_key.empty() ? kEmpty : inputs->past_key.data();
+    extras.past_value = inputs->past_value.empty() ? kEmpty : inputs->past_value.data();
+    if (in.ConsumeBool()) {
+      extras.past_value = nullptr;  // one without the other must be rejected
+    }
+  }
+  const std::size_t total = shape.kv_seq_len + (extras.past_key ? extras.past_seq_len : 0);
+
+  if (in.ConsumeBool()) {
+    inputs->nonpad.resize(shape.batch);
+    for (std::int64_t& n : inputs->nonpad) {
+      n = in.ConsumeIntegralInRange<std::int64_t>(-1, static_cast<std::int64_t>(total) + 1);
+    }
+    options->nonpad_kv_seqlen = inputs->nonpad.empty() ? nullptr : inputs->nonpad.data();
+  }
+
+  if (in.ConsumeBool()) {
+    options->mask_type = static_cast<attnkit::MaskType>(in.ConsumeIntegralInRange<int>(1, 3));
+    options->mask_rank = in.ConsumeIntegralInRange<std::size_t>(1, 5);
+    const std::size_t target[4] = {shape.batch, shape.num_heads, shape.q_seq_len, total};
+    std::size_t size = 1;
+    for (std::size_t i = 0; i < std::min<std::size_t>(options->mask_rank, 4); ++i) {
+      // Mostly the target dim or 1, sometimes any small size.
+      const std::size_t axis = 4 - std::min<std::size_t>(options->mask_rank, 4) + i;
+      const int choice = in.ConsumeIntegralInRange<int>(0, 2);
+      const std::size_t dim = choice == 0 ? target[axis] : choice == 1 ? 1 : in.ConsumeIntegralInRange<std::size_t>(0, 9);
+      options->mask_dims[i] = dim;
+      size = bounded_product({size, dim});
+    }
+    if (size > kMaxFloats) {
+      return false;
+    }
+    if (options->mask_type == attnkit::MaskType::kBool) {
+      inputs->bool_mask.resize(size);
+      for (std::uint8_t& bit : inputs->bool_mask) {
+        bit = in.ConsumeIntegral<std::uint8_t>();
+      }
+      options->mask = inputs->bool_mask.empty() ? nullptr : inputs->bool_mask.data();
+    } else {
+      inputs->float_mask = take_floats(in, size);
+      for (float value : inputs->float_mask) {
+        if (!(value == -std::numeric_limits<float>::infinity() || std::fabs(value) <= kModerate)) {
+          inputs->mask_moderate = false;
+        }
+      }
+      options->mask = inputs->float_mask.empty() ? nullptr : inputs->float_mask.data();
+    }
+  }
+
+  // Optional outputs of exactly the documented sizes.
+  const std::size_t present_key_size = bounded_product({shape.batch, shape.num_kv_heads, total, shape.head_dim});
+  const std::size_t present_value_size = bounded_product({shape.batch, shape.num_kv_heads, total, shape.v_head_dim});
+  const std::size_t scores_size = bounded_product({shape.batch, shape.num_heads, shape.q_seq_len, total});
+  if (std::max({present_key_size, present_value_size, scores_size}) > kMaxFloats) {
+    return false;
+  }
+  if (in.ConsumeBool() && present_key_size > 0) {
+    inputs->present_key.resize(present_key_size);
+    extras.present_key = inputs->present_key.data();
+  }
+  if (in.ConsumeBool() && present_value_size > 0) {
+    inputs->present_value.resize(present_value_size);
+    extras.present_value = inputs->present_value.data();
+  }
+  if (in.ConsumeBool() && scores_size > 0) {
+    inputs->scores.resize(scores_size);
+    extras.scores = inputs->scores.data();
+    extras.scores_mode = static_cast<attnkit::ScoreOutputMode>(in.ConsumeIntegralInRange<int>(0, 4));
+  }
+  return true;
+}
+
 void fuzz_attention(FuzzedDataProvider& in) {
   attnkit::AttentionShape shape;
   attnkit::AttentionOptions options;
@@ -162,19 +271,34 @@ void fuzz_attention(FuzzedDataProvider& in) {
   const std::vector<float> v = take_floats(in, v_size);
   std::vector<float> out(out_size, 0.0f);
 
+  // Options and extras with exactly sized buffers (see take_attention_extras).
+  AttentionInputs extra;
+  if (!take_attention_extras(in, shape, &options, &extra)) {
+    return;
+  }
+
   const attnkit::Status status = attnkit::scaled_dot_product_attention(
       data_or_null(q), data_or_null(k), data_or_null(v), out.empty() ? nullptr : out.data(), shape,
-      options);
+      options, extra.extras);
   const bool valid_shape = shape.batch > 0 && shape.num_kv_heads > 0 && shape.head_dim > 0 &&
                            shape.v_head_dim > 0 && shape.num_heads > 0 &&
                            shape.num_heads % shape.num_kv_heads == 0;
   const bool valid_scale = !options.has_scale || std::isfinite(options.scale);
-  if (status.ok() != (valid_shape && valid_scale)) {
-    fail(status.ok() ? "attention accepted an invalid call" : "attention rejected a valid call");
+  if (status.ok() && !(valid_shape && valid_scale)) {
+    fail("attention accepted an invalid call");
   }
+  if (!status.ok() && valid_shape && valid_scale && extra.plain) {
+    fail("attention rejected a valid call without options");
+  }
+  // Masks and causal rules only remove keys, so every output row stays a
+  // convex combination of value rows (or zeros) while the added mask values
+  // are moderate.
   if (status.ok() && all_moderate(q) && all_moderate(k) && all_moderate(v) &&
-      std::fabs(options.scale) <= kModerate) {
-    check_attention_output(out, v);
+      all_moderate(extra.past_key) && all_moderate(extra.past_value) && extra.mask_moderate &&
+      std::fabs(options.scale) <= kModerate && options.softcap <= kModerate) {
+    std::vector<float> values = v;
+    values.insert(values.end(), extra.past_value.begin(), extra.past_value.end());
+    check_attention_output(out, values);
   }
 }
 
