@@ -4,6 +4,7 @@
 // every head in memory order with the SIMD kernels.
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "attnkit/attnkit.h"
@@ -230,6 +231,14 @@ Status apply_rope(const float* x, float* out, const RopeShape& shape, const Rope
     return detail::check_rope_frequency_options(rotary_dim, options.base, options.scaling);
   }
   if (!x || !out) return Status::InvalidArgument("rope: null data pointer");
+  // Token s sits at position_offset + s, which must not overflow int64.
+  const auto last_index = static_cast<std::int64_t>(shape.seq_len - 1);
+  if (!options.position_ids &&
+      options.position_offset > std::numeric_limits<std::int64_t>::max() - last_index) {
+    return Status::InvalidArgument("rope: positionOffset " + std::to_string(options.position_offset) +
+                                   " plus the sequence length " + size_text(shape.seq_len) +
+                                   " overflows a 64-bit integer");
+  }
 
   RowBuilder rows(shape, options, rotary_dim);
   status = rows.init();

@@ -219,17 +219,17 @@ Status build_rope_cache(float* cos_cache, float* sin_cache, std::size_t max_posi
     return Status::OutOfRange("rope: a cache of " + std::to_string(max_positions) + " x " +
                               std::to_string(rotary_dim / 2) + " floats exceeds 2^29 elements");
   }
-  // An empty cache needs no table, and skipping it also keeps half·8 bytes,
-  // unbounded by max_positions == 0, from wrapping a 32-bit size_t.
-  if (total == 0) return detail::check_rope_frequency_options(rotary_dim, base, scaling);
+  // Every check runs before the frequency table is allocated. An empty cache
+  // needs no table, which also keeps half·8 bytes, unbounded by
+  // max_positions == 0, from wrapping a 32-bit size_t.
+  Status status = detail::check_rope_frequency_options(rotary_dim, base, scaling);
+  if (!status.ok() || total == 0) return status;
+  if (!cos_cache || !sin_cache) return Status::InvalidArgument("rope: null cache pointer");
   const std::size_t half = rotary_dim / 2;
   double* inv_freq = static_cast<double*>(std::malloc(half * sizeof(double)));
   if (!inv_freq) return Status::ResourceExhausted("rope: could not allocate the frequency table");
   double attention_factor = 1.0;
-  Status status = rope_frequencies(rotary_dim, base, scaling, inv_freq, &attention_factor);
-  if (status.ok() && total > 0 && (!cos_cache || !sin_cache)) {
-    status = Status::InvalidArgument("rope: null cache pointer");
-  }
+  status = rope_frequencies(rotary_dim, base, scaling, inv_freq, &attention_factor);
   if (status.ok()) {
     for (std::size_t p = 0; p < max_positions; ++p) {
       for (std::size_t i = 0; i < half; ++i) {

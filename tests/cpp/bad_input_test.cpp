@@ -224,6 +224,33 @@ TEST(RopeBadInput, EmptyCacheAllocatesNoTable) {
             attnkit::StatusCode::kInvalidArgument);
 }
 
+TEST(RopeBadInput, CacheNullTablesBeforeAllocation) {
+  // Found by the fuzzer: null tables of a 2^28-float cache allocated the
+  // 2 GiB frequency table before the null check.
+  const attnkit::Status status =
+      attnkit::build_rope_cache(nullptr, nullptr, 1, std::size_t{1} << 29, 10000.0, {});
+  EXPECT_EQ(status.code, attnkit::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message, "rope: null cache pointer");
+}
+
+TEST(RopeBadInput, PositionOffsetOverflow) {
+  // Found by the fuzzer: position_offset + s overflowed int64 (undefined
+  // behaviour) for the largest offsets.
+  std::vector<float> x(8, 0.5f);
+  std::vector<float> out(8, kUntouched);
+  attnkit::RopeOptions options;
+  options.position_offset = std::numeric_limits<std::int64_t>::max();
+  const attnkit::Status status = attnkit::apply_rope(x.data(), out.data(), {1, 2, 1, 4}, options);
+  EXPECT_EQ(status.code, attnkit::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message,
+            "rope: positionOffset 9223372036854775807 plus the sequence length 2 overflows a 64-bit "
+            "integer");
+  expect_untouched(out);
+
+  options.position_offset = std::numeric_limits<std::int64_t>::max() - 1;
+  EXPECT_TRUE(attnkit::apply_rope(x.data(), out.data(), {1, 2, 1, 4}, options).ok());
+}
+
 TEST(RopeBadInput, ExtremePositionOffsetStaysFinite) {
   std::vector<float> x(8, 0.5f);
   std::vector<float> out(8, kUntouched);
