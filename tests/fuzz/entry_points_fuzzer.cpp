@@ -443,14 +443,15 @@ void fuzz_rope(FuzzedDataProvider& in) {
 
   const std::size_t rotary_dim = options.rotary_dim == 0 ? shape.head_dim : options.rotary_dim;
   // Conditions that must make every call fail; other options may fail too.
-  const bool surely_invalid = shape.head_dim == 0 || shape.head_dim % 2 != 0 ||
-                              rotary_dim % 2 != 0 || rotary_dim > shape.head_dim ||
-                              static_cast<int>(shape.layout) > 1 || !(options.base > 0.0) ||
-                              !std::isfinite(options.base);
+  // The base counts only without a cache, which replaces the angles.
+  const bool bad_shape = shape.head_dim == 0 || shape.head_dim % 2 != 0 ||
+                         rotary_dim % 2 != 0 || rotary_dim > shape.head_dim ||
+                         static_cast<int>(shape.layout) > 1;
+  const bool bad_base = !(options.base > 0.0) || !std::isfinite(options.base);
   if (extreme) {
     const attnkit::Status status = attnkit::apply_rope(nullptr, nullptr, shape, options);
-    if (status.ok() &&
-        (surely_invalid || (shape.batch != 0 && shape.seq_len != 0 && shape.num_heads != 0))) {
+    if (status.ok() && (bad_shape || bad_base ||
+                        (shape.batch != 0 && shape.seq_len != 0 && shape.num_heads != 0))) {
       fail("rope accepted an invalid call with null pointers");
     }
     return;
@@ -505,7 +506,7 @@ void fuzz_rope(FuzzedDataProvider& in) {
 
   const attnkit::Status status =
       attnkit::apply_rope(source, out.empty() ? nullptr : out.data(), shape, options);
-  if (status.ok() && surely_invalid) {
+  if (status.ok() && (bad_shape || (bad_base && !options.cache.cos))) {
     fail("rope accepted an invalid call");
   }
   if (status.ok() && size > 0 && options.cache.cos && !options.cache.sin) {
