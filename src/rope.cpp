@@ -79,7 +79,8 @@ Status check_cache(const RopeShape& shape, const RopeOptions& options, std::size
   }
   if (shape.seq_len == 0) return Status::Ok();
   const std::int64_t first = options.position_offset;
-  const std::int64_t last = first + static_cast<std::int64_t>(shape.seq_len) - 1;
+  // apply_rope has checked that first + (seq_len − 1) fits int64.
+  const std::int64_t last = first + static_cast<std::int64_t>(shape.seq_len - 1);
   if (first < 0 || last >= rows) {
     return Status::InvalidArgument("rope: positions " + std::to_string(first) + " to " +
                                    std::to_string(last) + " (positionOffset " + std::to_string(first) +

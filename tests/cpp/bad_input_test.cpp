@@ -249,6 +249,17 @@ TEST(RopeBadInput, PositionOffsetOverflow) {
 
   options.position_offset = std::numeric_limits<std::int64_t>::max() - 1;
   EXPECT_TRUE(attnkit::apply_rope(x.data(), out.data(), {1, 2, 1, 4}, options).ok());
+
+  // The cache check computed the last position as (offset + seq) − 1.
+  std::vector<float> cache(4 * 2, 0.5f);
+  options.position_offset = std::numeric_limits<std::int64_t>::max();
+  options.cache.cos = cache.data();
+  options.cache.sin = cache.data();
+  options.cache.rows = 4;
+  options.cache.width = 2;
+  const attnkit::Status cached = attnkit::apply_rope(x.data(), out.data(), {1, 1, 2, 4}, options);
+  EXPECT_EQ(cached.code, attnkit::StatusCode::kInvalidArgument);
+  EXPECT_NE(cached.message.find("outside the cache rows 0 to 3"), std::string::npos) << cached.message;
 }
 
 TEST(RopeBadInput, ExtremePositionOffsetStaysFinite) {
