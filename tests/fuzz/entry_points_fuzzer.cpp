@@ -165,8 +165,16 @@ bool take_attention_extras(FuzzedDataProvider& in, const attnkit::AttentionShape
     for (std::size_t i = 0; i < std::min<std::size_t>(options->mask_rank, 4); ++i) {
       // Mostly the target dim or 1, sometimes any small size.
       const std::size_t axis = 4 - std::min<std::size_t>(options->mask_rank, 4) + i;
-      const int choice = in.ConsumeIntegralInRange<int>(0, 2);
-      const std::size_t dim = choice == 0 ? target[axis] : choice == 1 ? 1 : in.ConsumeIntegralInRange<std::size_t>(0, 9);
+      std::size_t dim = 1;
+      switch (in.ConsumeIntegralInRange<int>(0, 2)) {
+        case 0:
+          dim = target[axis];
+          break;
+        case 1:
+          break;
+        default:
+          dim = in.ConsumeIntegralInRange<std::size_t>(0, 9);
+      }
       options->mask_dims[i] = dim;
       size = bounded_product({size, dim});
     }

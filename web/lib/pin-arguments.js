@@ -1,4 +1,6 @@
-// Reads every tensor argument exactly once before an operation checks it.
+// Reads every tensor argument, and every tensor value of an object argument
+// (options or weights), exactly once before an operation checks it. Tensors
+// nested deeper are passed on as given.
 //
 // The operations read a tensor's `data` and `dims` several times: once to
 // check them, again to size the WebAssembly buffers and to build the shape
