@@ -47,6 +47,36 @@ export const heapWorkloads = [
     },
   },
   {
+    name: 'attentionWithCache with a mask, a past cache and causal',
+    prepare(ak) {
+      const q = tensor([2, 3, 4, 8], 15);
+      const k = tensor([2, 1, 5, 8], 16);
+      const v = tensor([2, 1, 5, 6], 17);
+      const pastKey = tensor([2, 1, 3, 8], 18);
+      const pastValue = tensor([2, 1, 3, 6], 19);
+      const mask = { data: Uint8Array.from({ length: 4 * 8 }, (_, i) => (i % 5 === 4 ? 0 : 1)), dims: [4, 8] };
+      const nonpadKvSeqlen = { data: Int32Array.from([5, 3]), dims: [2] };
+      let step = 0;
+      return () => {
+        step = (step + 1) % 2;
+        if (step === 0) {
+          return ak.attentionWithCache(q, k, v, { pastKey, pastValue, mask, causal: 'bottom-right', softcap: 2, qkMatmulOutputMode: 3 });
+        }
+        return ak.attention(q, k, v, { nonpadKvSeqlen, causal: true });
+      };
+    },
+  },
+  {
+    name: 'multiheadAttentionForward with masks and weights',
+    prepare(ak) {
+      const query = tensor([2, 3, 8], 20);
+      const key = tensor([2, 4, 8], 21);
+      const weights = { inProjWeight: tensor([24, 8], 22), inProjBias: tensor([24], 23), outProjWeight: tensor([8, 8], 24) };
+      const keyPaddingMask = { data: Uint8Array.from([0, 0, 0, 1, 0, 0, 1, 1]), dims: [2, 4] };
+      return () => ak.multiheadAttentionForward(query, key, key, weights, { numHeads: 2, keyPaddingMask, needWeights: true });
+    },
+  },
+  {
     name: 'rope in both pair layouts',
     prepare(ak) {
       const x = tensor([2, 6, 3, 10], 10);
@@ -87,13 +117,23 @@ export const heapWorkloads = [
       const hugeOutputQ = new Tensor(new Float32Array(2 ** 16), [1, 1, 2 ** 16, 1]);
       const hugeOutputK = new Tensor(new Float32Array(1), [1, 1, 1, 1]);
       const hugeOutputV = new Tensor(new Float32Array(2 ** 16), [1, 1, 1, 2 ** 16]);
+      const oddHead = tensor([1, 2, 1, 3], 12);
+      const x = tensor([1, 2, 1, 4], 14);
+      const calls = [
+        [() => ak.attention(wrongLength, q, q), RangeError],
+        [() => ak.attention(q, q, q, { scale: 'x' }), TypeError],
+        [() => ak.attention(hugeOutputQ, hugeOutputK, hugeOutputV), RangeError],
+        [() => ak.rope(oddHead), RangeError],
+        [() => ak.rope(x, { positionIds: { data: new Int32Array(3), dims: [1, 3] } }), RangeError],
+        [() => ak.ropeCache({ maxPositions: 4, rotaryDim: 3 }), RangeError],
+        [() => ak.attention(q, q, q, { mask: { data: new Uint8Array(3), dims: [3, 1] } }), RangeError],
+      ];
+      // One rejected call per run, in turn, because each throw costs a stack trace.
+      let next = 0;
       return () => {
-        expectThrows(() => ak.attention(wrongLength, q, q), RangeError);
-        expectThrows(() => ak.attention(q, q, q, { scale: 'x' }), TypeError);
-        expectThrows(() => ak.attention(hugeOutputQ, hugeOutputK, hugeOutputV), RangeError);
-        expectThrows(() => ak.rope(tensor([1, 2, 1, 3], 12)), RangeError);
-        expectThrows(() => ak.rope(tensor([1, 2, 1, 4], 14), { positionIds: { data: new Int32Array(3), dims: [1, 3] } }), RangeError);
-        expectThrows(() => ak.ropeCache({ maxPositions: 4, rotaryDim: 3 }), RangeError);
+        const [call, type] = calls[next];
+        next = (next + 1) % calls.length;
+        expectThrows(call, type);
       };
     },
   },
