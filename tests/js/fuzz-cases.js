@@ -8,6 +8,7 @@
 // axes that must be positive, the axes whose change breaks agreement between
 // the tensors, option values that must be rejected, and the reference.
 import { Tensor } from '../../web/lib/attnkit.js';
+import { float16BitsToNumber, float32ToFloat16Bits } from '../conformance/cases.mjs';
 import {
   biasedAttentionReference,
   multiheadForwardReference,
@@ -136,6 +137,16 @@ function buildAttention(random, withCache) {
           v: new Tensor(toPacked(vNew, batch, kvHeads, newLen, vDim), [batch, newLen, kvHeads * vDim]),
         };
 
+  // Some inputs travel as float16 bits; the reference reads their decoded values.
+  const half = {};
+  for (const name of ['q', 'k', 'v']) {
+    if (random.chance(0.15)) {
+      half[name] = true;
+      const t = tensors[name];
+      tensors[name] = new Tensor(Uint16Array.from(t.data, float32ToFloat16Bits), t.dims);
+    }
+  }
+
   const options = {};
   if (rank === 3 && (heads > 1 || random.chance(0.3))) options.qNumHeads = heads;
   if (rank === 3 && (kvHeads !== heads || random.chance(0.3))) options.kvNumHeads = kvHeads;
@@ -211,7 +222,8 @@ function buildAttention(random, withCache) {
     invoke: (ak, t, o) => (withCache ? ak.attentionWithCache(t.q, t.k, t.v, o) : ak.attention(t.q, t.k, t.v, o)),
     expected(t, o) {
       // Reads the data actually passed, after any NaN or ±∞ was put in.
-      const unpack = (x, seq, h, d) => (rank === 4 ? x : fromPacked(x, batch, h, seq, d));
+      const decode = (x) => (x instanceof Uint16Array ? Float32Array.from(x, float16BitsToNumber) : x);
+      const unpack = (x, seq, h, d) => (rank === 4 ? decode(x) : fromPacked(decode(x), batch, h, seq, d));
       const qData = unpack(t.q.data, qLen, heads, dim);
       const kData = mergeKeys(o.pastKey?.data, unpack(t.k.data, newLen, kvHeads, dim), batch * kvHeads, pastLen, newLen, dim);
       const vData = mergeKeys(o.pastValue?.data, unpack(t.v.data, newLen, kvHeads, vDim), batch * kvHeads, pastLen, newLen, vDim);
@@ -219,14 +231,17 @@ function buildAttention(random, withCache) {
         batch, heads, kvHeads, qLen, kvLen: total, dim, vDim, scale: o.scale, softcap: o.softcap ?? 0,
         blocked, added: mask ? mask.added : () => 0,
       });
-      const output = { dims: outDims, data: rank === 4 ? want.out : toPacked(Float32Array.from(want.out), batch, heads, qLen, vDim) };
+      // Each output has the type of its input: float16 bits for a float16 q
+      // (output and qkOutput), k (presentKey) or v (presentValue).
+      const outData = rank === 4 ? want.out : toPacked(Float32Array.from(want.out), batch, heads, qLen, vDim);
+      const output = { dims: outDims, data: outData, float16: half.q === true };
       if (!withCache) return output;
       return {
         fields: {
           output,
-          presentKey: { dims: [batch, kvHeads, total, dim], data: kData },
-          presentValue: { dims: [batch, kvHeads, total, vDim], data: vData },
-          qkOutput: wantProbs ? { dims: [batch, heads, qLen, total], data: want.probs } : undefined,
+          presentKey: { dims: [batch, kvHeads, total, dim], data: kData, float16: half.k === true },
+          presentValue: { dims: [batch, kvHeads, total, vDim], data: vData, float16: half.v === true },
+          qkOutput: wantProbs ? { dims: [batch, heads, qLen, total], data: want.probs, float16: half.q === true } : undefined,
         },
       };
     },

@@ -8,6 +8,7 @@
 // names the seed and the index that reproduce it.
 import { beforeAll, expect, test } from '@jest/globals';
 import { loadAttnkit, Tensor } from '../../web/lib/attnkit.js';
+import { float16BitsToNumber } from '../conformance/cases.mjs';
 import { compare } from '../reference/reference.js';
 import { buildCall } from './fuzz-cases.js';
 import { ATOL, RTOL } from './tolerance.js';
@@ -54,16 +55,24 @@ function checkCall(call) {
   return null;
 }
 
-// Returns null when `tensor` has want.dims and matches want.data.
+// Float16 outputs are rounded to 11 significant bits (relative step 2^-11).
+const FLOAT16_TOLERANCE = 1e-3;
+
+// Returns null when `tensor` has want.dims and matches want.data; with
+// want.float16 its data must be float16 bits, compared after decoding.
 function checkTensor(tensor, want) {
   if (!(tensor instanceof Tensor)) return `returned ${tensor}, not a Tensor`;
   if (JSON.stringify(tensor.dims) !== JSON.stringify(want.dims)) {
     return `returned dims [${tensor.dims}], expected [${want.dims}]`;
   }
+  const Expected = want.float16 ? Uint16Array : Float32Array;
+  if (!(tensor.data instanceof Expected)) return `returned ${tensor.data?.constructor?.name} data, expected ${Expected.name}`;
   if (tensor.data.length !== want.data.length) return `returned ${tensor.data.length} elements, expected ${want.data.length}`;
-  const { maxError, firstBad } = compare(tensor.data, want.data, ATOL, RTOL);
+  const values = want.float16 ? Float32Array.from(tensor.data, float16BitsToNumber) : tensor.data;
+  const [atol, rtol] = want.float16 ? [FLOAT16_TOLERANCE, FLOAT16_TOLERANCE] : [ATOL, RTOL];
+  const { maxError, firstBad } = compare(values, want.data, atol, rtol);
   if (firstBad >= 0) {
-    return `element ${firstBad} is ${tensor.data[firstBad]}, expected ${want.data[firstBad]} (max error ${maxError})`;
+    return `element ${firstBad} is ${values[firstBad]}, expected ${want.data[firstBad]} (max error ${maxError})`;
   }
   return null;
 }
