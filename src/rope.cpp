@@ -155,10 +155,13 @@ class RowBuilder {
       return Status::ResourceExhausted("rope: could not allocate the frequency table");
     }
     if (options_.cache.cos) return Status::Ok();
+    Status status =
+        rope_frequencies(rotary_dim_, options_.base, options_.scaling, inv_freq_, &attention_factor_);
+    if (!status.ok()) return status;
     if (!angles_.init(inv_freq_, half_)) {
       return Status::ResourceExhausted("rope: could not allocate the angle table");
     }
-    return rope_frequencies(rotary_dim_, options_.base, options_.scaling, inv_freq_, &attention_factor_);
+    return Status::Ok();
   }
 
   void fill(std::size_t b, std::size_t s, float* row) {
@@ -197,7 +200,7 @@ class RowBuilder {
   double* pair_values_ = nullptr;  // [half] cos then [half] sin of one cache row
   double* inv_freq_ = nullptr;     // [half]
   double attention_factor_ = 1.0;
-  detail::RopeAngles angles_;
+  detail::RopeAngles& angles_ = detail::thread_rope_angles();
 };
 
 // Rotates the first rotary_dim channels of one head and copies the rest.

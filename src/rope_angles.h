@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 
 #include "kernels/simd.h"
 
@@ -41,22 +42,32 @@ class RopeAngles {
   RopeAngles(const RopeAngles&) = delete;
   RopeAngles& operator=(const RopeAngles&) = delete;
 
-  // Keeps inv_freq ([half] θᵢ, which must outlive this object) and allocates
-  // the rows. Returns false when the allocation fails.
+  // Sets the frequencies to inv_freq ([half] θᵢ, copied) and returns false
+  // when the allocation fails. Rows computed for the same frequencies
+  // earlier are kept, so repeated calls, such as one per decoding step,
+  // reuse the offset rows and the last anchor row.
   bool init(const double* inv_freq, std::size_t half) {
-    inv_freq_ = inv_freq;
-    half_ = half;
-    // cos, sin, anchor cos, anchor sin, then kAnchorInterval offset rows of
-    // cos and sin.
-    const std::size_t doubles = (4 + 2 * kAnchorInterval) * (half ? half : 1);
+    if (storage_ && half == half_ && std::memcmp(inv_freq, inv_freq_, half * sizeof(double)) == 0) {
+      return true;
+    }
+    std::free(storage_);
+    storage_ = nullptr;
+    half_ = 0;
+    // θᵢ, cos, sin, anchor cos, anchor sin, then kAnchorInterval offset rows
+    // of cos and sin.
+    const std::size_t doubles = (5 + 2 * kAnchorInterval) * (half ? half : 1);
     storage_ = static_cast<double*>(std::malloc(doubles * sizeof(double)));
     if (!storage_) return false;
-    cos_ = storage_;
-    sin_ = storage_ + half;
-    anchor_cos_ = storage_ + 2 * half;
-    anchor_sin_ = storage_ + 3 * half;
-    offset_rows_ = storage_ + 4 * half;
+    half_ = half;
+    inv_freq_ = storage_;
+    cos_ = storage_ + half;
+    sin_ = storage_ + 2 * half;
+    anchor_cos_ = storage_ + 3 * half;
+    anchor_sin_ = storage_ + 4 * half;
+    offset_rows_ = storage_ + 5 * half;
+    std::memcpy(inv_freq_, inv_freq, half * sizeof(double));
     for (bool& ready : offset_ready_) ready = false;
+    anchor_ready_ = false;
     return true;
   }
 
@@ -124,9 +135,9 @@ class RopeAngles {
     }
   }
 
-  const double* inv_freq_ = nullptr;
   std::size_t half_ = 0;
   double* storage_ = nullptr;
+  double* inv_freq_ = nullptr;     // [half] θᵢ
   double* cos_ = nullptr;          // [half] cos(p·θᵢ) of the last position
   double* sin_ = nullptr;          // [half] sin(p·θᵢ)
   double* anchor_cos_ = nullptr;   // [half] cos(a·θᵢ) of anchor_
@@ -136,6 +147,12 @@ class RopeAngles {
   std::int64_t anchor_ = 0;
   bool anchor_ready_ = false;
 };
+
+// Returns this thread's RopeAngles, which keeps its rows between calls.
+inline RopeAngles& thread_rope_angles() {
+  thread_local RopeAngles angles;
+  return angles;
+}
 
 }  // namespace detail
 }  // namespace attnkit

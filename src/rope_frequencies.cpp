@@ -219,7 +219,7 @@ Status build_rope_cache(float* cos_cache, float* sin_cache, std::size_t max_posi
   if (status.ok() && total > 0 && (!cos_cache || !sin_cache)) {
     status = Status::InvalidArgument("rope: null cache pointer");
   }
-  detail::RopeAngles angles;
+  detail::RopeAngles& angles = detail::thread_rope_angles();
   if (status.ok() && total > 0 && !angles.init(inv_freq, half)) {
     status = Status::ResourceExhausted("rope: could not allocate the angle table");
   }

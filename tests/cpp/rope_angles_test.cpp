@@ -259,3 +259,47 @@ TEST(RopeAngles, BuildRopeCacheOverManyPositions) {
 }
 
 }  // namespace
+
+namespace {
+
+// Each thread keeps its angle rows between calls. Alternating frequency
+// sets must not reuse the rows of another set.
+TEST(RopeAngles, RowsKeptBetweenCallsFollowFrequencies) {
+  const std::size_t seq = 40, heads = 2, dim = 16;
+  const auto x = test_util::random_floats(seq * heads * dim, 80);
+  const double bases[] = {10000.0, 500000.0, 10000.0, 10.0, 500000.0};
+  for (const double base : bases) {
+    for (const std::int64_t offset : {std::int64_t{33}, std::int64_t{37}}) {
+      SCOPED_TRACE(testing::Message() << "base " << base << ", offset " << offset);
+      attnkit::RopeOptions options;
+      options.base = base;
+      options.position_offset = offset;
+      std::vector<float> out(x.size());
+      ASSERT_TRUE(attnkit::apply_rope(x.data(), out.data(), {1, seq, heads, dim}, options).ok());
+      const auto position = [&](std::size_t, std::size_t s) { return offset + static_cast<long long>(s); };
+      test_util::expect_close(out, reference::rope_general(x, 1, seq, heads, dim, false, dim, true,
+                                                           reference::rope_inv_freq(dim, base), 1.0,
+                                                           position));
+    }
+  }
+}
+
+// Rotary widths that change between calls reallocate the rows.
+TEST(RopeAngles, RowsKeptBetweenCallsFollowWidth) {
+  for (const std::size_t rotary_dim : {std::size_t{4}, std::size_t{64}, std::size_t{4}, std::size_t{10}}) {
+    SCOPED_TRACE(rotary_dim);
+    const std::size_t seq = 35, heads = 1, dim = 64;
+    const auto x = test_util::random_floats(seq * heads * dim, 81);
+    attnkit::RopeOptions options;
+    options.rotary_dim = rotary_dim;
+    options.position_offset = 1000;
+    std::vector<float> out(x.size());
+    ASSERT_TRUE(attnkit::apply_rope(x.data(), out.data(), {1, seq, heads, dim}, options).ok());
+    const auto position = [](std::size_t, std::size_t s) { return 1000 + static_cast<long long>(s); };
+    test_util::expect_close(out, reference::rope_general(x, 1, seq, heads, dim, false, rotary_dim, true,
+                                                         reference::rope_inv_freq(rotary_dim, 10000.0), 1.0,
+                                                         position));
+  }
+}
+
+}  // namespace
