@@ -219,12 +219,12 @@ Status build_rope_cache(float* cos_cache, float* sin_cache, std::size_t max_posi
   if (status.ok() && total > 0 && (!cos_cache || !sin_cache)) {
     status = Status::InvalidArgument("rope: null cache pointer");
   }
-  detail::RopeAngles& angles = detail::thread_rope_angles();
-  if (status.ok() && total > 0 && !angles.init(inv_freq, half)) {
-    status = Status::ResourceExhausted("rope: could not allocate the angle table");
-  }
   if (status.ok()) {
-    for (std::size_t p = 0; p < max_positions && total > 0; ++p) {
+    detail::RopeAngles& angles = detail::thread_rope_angles();
+    if (!angles.init(inv_freq, half)) {
+      status = Status::ResourceExhausted("rope: could not allocate the angle table");
+    }
+    for (std::size_t p = 0; status.ok() && p < max_positions; ++p) {
       angles.compute(static_cast<std::int64_t>(p));
       for (std::size_t i = 0; i < half; ++i) {
         cos_cache[p * half + i] = static_cast<float>(attention_factor * angles.cos()[i]);
