@@ -303,3 +303,44 @@ TEST(RopeAngles, RowsKeptBetweenCallsFollowWidth) {
 }
 
 }  // namespace
+
+namespace {
+
+// bhsd row blocks hold about 512 KiB of rows (1024 rows at rotary_dim 64),
+// and heads run in groups of 4: 1100 positions and 5 heads cross a block
+// boundary and leave a partial group.
+TEST(RopeBlocks, BhsdAcrossRowBlocksAndHeadGroups) {
+  const std::size_t batch = 2, seq = 1100, heads = 5, dim = 64;
+  const auto x = test_util::random_floats(batch * seq * heads * dim, 82);
+  for (bool interleaved : {true, false}) {
+    SCOPED_TRACE(interleaved);
+    attnkit::RopeShape shape{batch, seq, heads, dim, attnkit::RopeLayout::kBHSD};
+    attnkit::RopeOptions options;
+    options.interleaved = interleaved;
+    options.position_offset = 3;
+    std::vector<float> out(x.size());
+    ASSERT_TRUE(attnkit::apply_rope(x.data(), out.data(), shape, options).ok());
+    const auto position = [](std::size_t, std::size_t s) { return 3 + static_cast<long long>(s); };
+    test_util::expect_close(out, reference::rope_general(x, batch, seq, heads, dim, true, dim, interleaved,
+                                                         reference::rope_inv_freq(dim, 10000.0), 1.0,
+                                                         position));
+  }
+}
+
+// The same with position ids, whose rows differ between batch entries.
+TEST(RopeBlocks, BhsdPositionIdsAcrossRowBlocks) {
+  const std::size_t batch = 2, seq = 1100, heads = 5, dim = 64;
+  std::vector<std::int32_t> ids(batch * seq);
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int32_t>((i * 37) % 3000);
+  const auto x = test_util::random_floats(batch * seq * heads * dim, 83);
+  attnkit::RopeShape shape{batch, seq, heads, dim, attnkit::RopeLayout::kBHSD};
+  attnkit::RopeOptions options;
+  options.position_ids = ids.data();
+  std::vector<float> out(x.size());
+  ASSERT_TRUE(attnkit::apply_rope(x.data(), out.data(), shape, options).ok());
+  const auto position = [&](std::size_t b, std::size_t s) { return static_cast<long long>(ids[b * seq + s]); };
+  test_util::expect_close(out, reference::rope_general(x, batch, seq, heads, dim, true, dim, true,
+                                                       reference::rope_inv_freq(dim, 10000.0), 1.0, position));
+}
+
+}  // namespace
