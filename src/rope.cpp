@@ -248,10 +248,10 @@ Status apply_rope(const float* x, float* out, const RopeShape& shape, const Rope
 
   // The rows of a block of consecutive sequence indices are built into a
   // table and then applied to every head of every batch entry that uses
-  // them. Within a block, each layout is walked in memory order, so the pass
-  // streams through x once and builds every row once.
-  // bshd: each token's heads follow one another, so 16 rows (16 KiB for
-  // rotary_dim 128) suffice and stay in L1 cache.
+  // them, so every row is built once and every element of x is read once.
+  // bshd: x is walked in memory order, and each token's heads follow one
+  // another, so 16 rows (16 KiB for rotary_dim 128) suffice and stay in L1
+  // cache.
   // bhsd: each group of heads visits the whole block before the next group
   // starts, and a head's part of x is contiguous only within the block, so
   // larger blocks keep those runs long for the hardware prefetcher.
