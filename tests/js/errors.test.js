@@ -350,3 +350,14 @@ describe('ropeCache size', () => {
     expectError(() => ak.ropeCache({ maxPositions: 2 ** 20, rotaryDim: 2 ** 12 }), RangeError, /ropeCache: output 1 needs 2147483648 floats/);
   });
 });
+
+describe('RoPE angle table of a huge head size', () => {
+  test('is a RangeError, not a short buffer', () => {
+    // 69 doubles per pair of 2^23 pairs is 4.6 GB, which wrapped the 32-bit
+    // size_t to a 335 MB buffer that the angle rows then overran.
+    const n = 2 ** 24;
+    const x = new Tensor(new Float32Array(n), [1, 1, 1, n]);
+    expectError(() => ak.rope(x), RangeError, /rope: could not allocate the angle table/);
+    expect(ak.heapStats().liveAllocations).toBe(0);
+  });
+});
