@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <limits>
 
+#include "kernels/exp_kernels.h"
 #include "kernels/simd.h"
 
 namespace attnkit {
@@ -159,7 +160,7 @@ inline float exp_shifted_sum(float* x, std::size_t n, float shift) {
 
   Batch vsum(0.0f);
   for (std::size_t i = 0; i < n_vec; i += kLanes) {
-    const Batch p = xsimd::exp(Batch::load_unaligned(x + i) - vshift);
+    const Batch p = exp_poly(Batch::load_unaligned(x + i) - vshift);
     p.store_unaligned(x + i);
     vsum += p;
   }
