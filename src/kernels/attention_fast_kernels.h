@@ -1,0 +1,336 @@
+// Specialised attention kernel for the common case: no mask, no softcap and
+// no score output. Keys may still be limited by key_limit and by the causal
+// rule, which this kernel handles with per-row key ranges, so its inner loops
+// carry no per-element checks.
+//
+// The kernel works on blocks of kRowBlock query rows. The block's queries
+// are stored transposed and pre-scaled (qt[d][r] = scale·q[r][d]), so the
+// scores of a key block come out transposed too (st[c][r]) and every step of
+// the online softmax runs on vectors of query rows:
+// - Q·Kᵀ: a tile of 4 keys × 2 vectors of rows keeps 8 accumulators in
+//   registers. Each step broadcasts one element of each key row and loads
+//   two vectors of qt, so key rows are read in place, without a copy.
+// - softmax: the running maximum, sum and rescale factor of kLanes rows at
+//   a time, with the polynomial exp.
+// - P·V: a tile of 4 rows × 2 vectors of value columns stays in registers
+//   while the key rows of the block stream past (2 loads, 4 broadcasts and
+//   8 multiply-adds per key).
+// Working memory is O(kRowBlock·(head_dim + v_head_dim + kKeyBlock)).
+#pragma once
+
+#include <cstddef>
+#include <limits>
+
+#include "kernels/attention_kernels.h"
+#include "kernels/exp_kernels.h"
+#include "kernels/simd.h"
+
+namespace attnkit {
+namespace kernels {
+
+// Query rows per block: a multiple of two vectors, and at least 32.
+constexpr std::size_t kRowBlock = 2 * kLanes > 32 ? 2 * kLanes : 32;
+static_assert(kRowBlock % (2 * kLanes) == 0, "row block must hold whole vector pairs");
+
+// Working memory of the specialised kernel.
+struct FastScratch {
+  float* qt = nullptr;   // [head_dim, kRowBlock], scaled queries, transposed
+  float* st = nullptr;   // [kKeyBlock, kRowBlock], scores, then weights
+  float* acc = nullptr;  // [kRowBlock, v_head_dim]
+
+  static std::size_t floats_needed(std::size_t head_dim, std::size_t v_head_dim) {
+    return kRowBlock * (head_dim + kKeyBlock + v_head_dim);
+  }
+
+  static FastScratch carve(float* memory, std::size_t head_dim) {
+    FastScratch s;
+    s.qt = memory;
+    s.st = s.qt + head_dim * kRowBlock;
+    s.acc = s.st + kKeyBlock * kRowBlock;
+    return s;
+  }
+};
+
+// Returns true when attention_head_fast computes this head.
+inline bool fast_path_applies(const HeadView& h) {
+  return h.bias.mask == nullptr && !(h.bias.softcap > 0.0f) && h.scores_out == nullptr;
+}
+
+// st[kk][v] (kk < NK keys, v < NV row vectors) = Σ_d k[kk][d] · qt[d][v].
+// qt and st point at the first row vector of the tile; both have row
+// stride kRowBlock.
+template <std::size_t NK, std::size_t NV>
+inline void score_tile(const float* qt, const float* k, std::size_t k_stride,
+                       std::size_t head_dim, float* st) {
+  Batch acc[NK][NV];
+  for (std::size_t kk = 0; kk < NK; ++kk) {
+    for (std::size_t v = 0; v < NV; ++v) {
+      acc[kk][v] = Batch(0.0f);
+    }
+  }
+  for (std::size_t d = 0; d < head_dim; ++d) {
+    Batch q[NV];
+    for (std::size_t v = 0; v < NV; ++v) {
+      q[v] = Batch::load_unaligned(qt + d * kRowBlock + v * kLanes);
+    }
+    for (std::size_t kk = 0; kk < NK; ++kk) {
+      const Batch kd(k[kk * k_stride + d]);
+      for (std::size_t v = 0; v < NV; ++v) {
+        acc[kk][v] = xsimd::fma(kd, q[v], acc[kk][v]);
+      }
+    }
+  }
+  for (std::size_t kk = 0; kk < NK; ++kk) {
+    for (std::size_t v = 0; v < NV; ++v) {
+      acc[kk][v].store_unaligned(st + kk * kRowBlock + v * kLanes);
+    }
+  }
+}
+
+// Scores of n_keys keys (rows of k) against n_vec row vectors of qt.
+template <std::size_t NV>
+inline void score_keys(const float* qt, const float* k, std::size_t k_stride,
+                       std::size_t head_dim, std::size_t n_keys, float* st) {
+  std::size_t c = 0;
+  for (; c + 4 <= n_keys; c += 4) {
+    score_tile<4, NV>(qt, k + c * k_stride, k_stride, head_dim, st + c * kRowBlock);
+  }
+  for (; c < n_keys; ++c) {
+    score_tile<1, NV>(qt, k + c * k_stride, k_stride, head_dim, st + c * kRowBlock);
+  }
+}
+
+// acc[r][j·kLanes ..] = corr[r]·acc[r][..] + Σ_{c in [c0, c1)} st[c][r]·v[c][..]
+// for NR rows and NC column vectors. st and corr point at the first row,
+// acc at the tile's first element (row stride acc_stride), v at the tile's
+// first column of key row 0.
+template <std::size_t NR, std::size_t NC>
+inline void pv_tile(const float* st, const float* corr, std::size_t c0, std::size_t c1,
+                    const float* v, std::size_t v_stride, float* acc, std::size_t acc_stride) {
+  Batch a[NR][NC];
+  for (std::size_t r = 0; r < NR; ++r) {
+    const Batch cr(corr[r]);
+    for (std::size_t j = 0; j < NC; ++j) {
+      a[r][j] = Batch::load_unaligned(acc + r * acc_stride + j * kLanes) * cr;
+    }
+  }
+  for (std::size_t c = c0; c < c1; ++c) {
+    Batch vv[NC];
+    for (std::size_t j = 0; j < NC; ++j) {
+      vv[j] = Batch::load_unaligned(v + c * v_stride + j * kLanes);
+    }
+    for (std::size_t r = 0; r < NR; ++r) {
+      const Batch p(st[c * kRowBlock + r]);
+      for (std::size_t j = 0; j < NC; ++j) {
+        a[r][j] = xsimd::fma(p, vv[j], a[r][j]);
+      }
+    }
+  }
+  for (std::size_t r = 0; r < NR; ++r) {
+    for (std::size_t j = 0; j < NC; ++j) {
+      a[r][j].store_unaligned(acc + r * acc_stride + j * kLanes);
+    }
+  }
+}
+
+// Runs pv_tile over all value columns of NR rows: pairs of vectors, then
+// one vector, then scalar columns.
+template <std::size_t NR>
+inline void pv_rows(const float* st, const float* corr, std::size_t c0, std::size_t c1,
+                    const float* v, std::size_t v_stride, std::size_t v_head_dim, float* acc) {
+  std::size_t d = 0;
+  for (; d + 2 * kLanes <= v_head_dim; d += 2 * kLanes) {
+    pv_tile<NR, 2>(st, corr, c0, c1, v + d, v_stride, acc + d, v_head_dim);
+  }
+  for (; d + kLanes <= v_head_dim; d += kLanes) {
+    pv_tile<NR, 1>(st, corr, c0, c1, v + d, v_stride, acc + d, v_head_dim);
+  }
+  for (; d < v_head_dim; ++d) {
+    for (std::size_t r = 0; r < NR; ++r) {
+      float sum = acc[r * v_head_dim + d] * corr[r];
+      for (std::size_t c = c0; c < c1; ++c) {
+        sum += st[c * kRowBlock + r] * v[c * v_stride + d];
+      }
+      acc[r * v_head_dim + d] = sum;
+    }
+  }
+}
+
+// Runs attention for one head without mask, softcap or score output
+// (fast_path_applies(h) must hold). scratch must come from
+// FastScratch::carve with the same head_dim and room for v_head_dim.
+inline void attention_head_fast(const HeadView& h, const FastScratch& scratch) {
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  const std::size_t key_limit = h.bias.key_limit < h.kv_len ? h.bias.key_limit : h.kv_len;
+
+  for (std::size_t i0 = 0; i0 < h.q_len; i0 += kRowBlock) {
+    const std::size_t rows = h.q_len - i0 < kRowBlock ? h.q_len - i0 : kRowBlock;
+    const std::size_t n_vec = (rows + kLanes - 1) / kLanes;
+    const std::size_t padded = n_vec * kLanes;
+
+    // Keys [0, row_end[r]) are attended by row r.
+    alignas(64) float row_max[kRowBlock];
+    alignas(64) float row_sum[kRowBlock];
+    alignas(64) float corr[kRowBlock];
+    std::size_t row_end[kRowBlock];
+    std::size_t block_end = 0;
+    for (std::size_t r = 0; r < padded; ++r) {
+      std::size_t end = key_limit;
+      if (h.bias.causal) {
+        // Padded rows take the last real row's range; their results are unused.
+        const std::size_t i = i0 + (r < rows ? r : rows - 1);
+        const std::ptrdiff_t last = static_cast<std::ptrdiff_t>(i) + h.bias.causal_offset;
+        const std::size_t causal_end = last < 0 ? 0 : static_cast<std::size_t>(last) + 1;
+        end = causal_end < end ? causal_end : end;
+      }
+      row_end[r] = end;
+      block_end = end > block_end ? end : block_end;
+      row_max[r] = neg_inf;
+      row_sum[r] = 0.0f;
+    }
+
+    // qt[d][r] = scale·q[r][d]; padded rows are zero.
+    for (std::size_t d = 0; d < h.head_dim; ++d) {
+      float* dst = scratch.qt + d * kRowBlock;
+      for (std::size_t r = 0; r < rows; ++r) {
+        dst[r] = h.q[(i0 + r) * h.q_stride + d] * h.scale;
+      }
+      for (std::size_t r = rows; r < padded; ++r) {
+        dst[r] = 0.0f;
+      }
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+      float* acc_row = scratch.acc + r * h.v_head_dim;
+      for (std::size_t d = 0; d < h.v_head_dim; ++d) {
+        acc_row[d] = 0.0f;
+      }
+    }
+
+    for (std::size_t j0 = 0; j0 < block_end; j0 += kKeyBlock) {
+      const std::size_t n_keys = block_end - j0 < kKeyBlock ? block_end - j0 : kKeyBlock;
+      const float* k_block = h.k + j0 * h.k_stride;
+      const float* v_block = h.v + j0 * h.v_stride;
+
+      // Q·Kᵀ for every row vector of the block.
+      std::size_t v = 0;
+      for (; v + 2 <= n_vec; v += 2) {
+        score_keys<2>(scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
+                      scratch.st + v * kLanes);
+      }
+      if (v < n_vec) {
+        score_keys<1>(scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
+                      scratch.st + v * kLanes);
+      }
+
+      // Keys a row may not attend get −inf (this also hides NaN in them).
+      for (std::size_t r = 0; r < padded; ++r) {
+        const std::size_t first = row_end[r] > j0 ? row_end[r] - j0 : 0;
+        for (std::size_t c = first; c < n_keys; ++c) {
+          scratch.st[c * kRowBlock + r] = neg_inf;
+        }
+      }
+
+      // Online softmax, kLanes rows at a time. While a row has seen only
+      // blocked keys its maximum is −inf; the shift then is 0 so that
+      // exp(−inf − shift) = 0 rather than NaN.
+      for (std::size_t vi = 0; vi < n_vec; ++vi) {
+        float* col = scratch.st + vi * kLanes;
+        const Batch old_max = Batch::load_unaligned(row_max + vi * kLanes);
+        Batch new_max = old_max;
+        for (std::size_t c = 0; c < n_keys; ++c) {
+          new_max = xsimd::max(Batch::load_unaligned(col + c * kRowBlock), new_max);
+        }
+        const Batch shift = xsimd::select(new_max == Batch(neg_inf), Batch(0.0f), new_max);
+        const Batch rescale = exp_poly(old_max - shift);
+        Batch sum(0.0f);
+        for (std::size_t c = 0; c < n_keys; ++c) {
+          const Batch p = exp_poly(Batch::load_unaligned(col + c * kRowBlock) - shift);
+          p.store_unaligned(col + c * kRowBlock);
+          sum += p;
+        }
+        new_max.store_unaligned(row_max + vi * kLanes);
+        (xsimd::fma(Batch::load_unaligned(row_sum + vi * kLanes), rescale, sum))
+            .store_unaligned(row_sum + vi * kLanes);
+        rescale.store_unaligned(corr + vi * kLanes);
+      }
+
+      // P·V, 4 rows at a time. Keys that every row of the group attends go
+      // through the register tile. A row's other keys (on the causal
+      // diagonal) are added one by one, so blocked value rows are never read.
+      for (std::size_t r0 = 0; r0 < rows; r0 += 4) {
+        const std::size_t nr = rows - r0 < 4 ? rows - r0 : 4;
+        std::size_t common = n_keys;
+        for (std::size_t r = r0; r < r0 + nr; ++r) {
+          const std::size_t e = row_end[r] > j0 ? row_end[r] - j0 : 0;
+          common = e < common ? e : common;
+        }
+        const float* st = scratch.st + r0;
+        float* acc = scratch.acc + r0 * h.v_head_dim;
+        switch (nr) {
+          case 4: pv_rows<4>(st, corr + r0, 0, common, v_block, h.v_stride, h.v_head_dim, acc); break;
+          case 3: pv_rows<3>(st, corr + r0, 0, common, v_block, h.v_stride, h.v_head_dim, acc); break;
+          case 2: pv_rows<2>(st, corr + r0, 0, common, v_block, h.v_stride, h.v_head_dim, acc); break;
+          default: pv_rows<1>(st, corr + r0, 0, common, v_block, h.v_stride, h.v_head_dim, acc); break;
+        }
+        for (std::size_t r = r0; r < r0 + nr; ++r) {
+          std::size_t e = row_end[r] > j0 ? row_end[r] - j0 : 0;
+          if (e > n_keys) {
+            e = n_keys;
+          }
+          for (std::size_t c = common; c < e; ++c) {
+            axpy(scratch.st[c * kRowBlock + r], v_block + c * h.v_stride,
+                 scratch.acc + r * h.v_head_dim, h.v_head_dim);
+          }
+        }
+      }
+    }
+
+    // A row with no attended key returns zeros; a row whose attended keys
+    // all score −inf has sum 0 and returns NaN, as softmax does.
+    for (std::size_t r = 0; r < rows; ++r) {
+      float* out_row = h.out + (i0 + r) * h.out_stride;
+      const float* acc_row = scratch.acc + r * h.v_head_dim;
+      const float inv_sum = 1.0f / row_sum[r];
+      const bool any = row_end[r] > 0;
+      for (std::size_t d = 0; d < h.v_head_dim; ++d) {
+        out_row[d] = any ? acc_row[d] * inv_sum : 0.0f;
+      }
+    }
+  }
+}
+
+// Runs attention for one head with the specialised kernel when it applies,
+// otherwise with the general one.
+inline void run_attention_head(const HeadView& h, const AttentionScratch& general,
+                               const FastScratch& fast) {
+  if (fast_path_applies(h)) {
+    attention_head_fast(h, fast);
+  } else {
+    attention_head(h, general);
+  }
+}
+
+// Stacks the query heads h0 .. h0 + group − 1 of a one-row query, which
+// share one key/value head, into one view of `group` rows, so the key and
+// value rows are read once for the group. head_stride and out_head_stride
+// are the element distances between consecutive heads in q and out. With a
+// single query row the causal rule is a key limit, which lets the rows share
+// one range.
+inline HeadView stack_decode_heads(HeadView first, std::size_t group, std::size_t head_stride,
+                                   std::size_t out_head_stride) {
+  if (first.bias.causal) {
+    const std::ptrdiff_t last = first.bias.causal_offset;
+    const std::size_t causal_end = last < 0 ? 0 : static_cast<std::size_t>(last) + 1;
+    if (causal_end < first.bias.key_limit) {
+      first.bias.key_limit = causal_end;
+    }
+    first.bias.causal = false;
+  }
+  first.q_len = group;
+  first.q_stride = head_stride;
+  first.out_stride = out_head_stride;
+  return first;
+}
+
+}  // namespace kernels
+}  // namespace attnkit
