@@ -346,7 +346,8 @@ Status scaled_dot_product_attention(const float* q, const float* k, const float*
   const kernels::AttentionScratch scratch =
       kernels::AttentionScratch::carve(scratch_memory.get(), shape.head_dim, shape.v_head_dim);
   const kernels::FastScratch fast_scratch =
-      kernels::FastScratch::carve(scratch_memory.get() + general_floats, shape.head_dim);
+      kernels::FastScratch::carve(scratch_memory.get() + general_floats, shape.head_dim,
+                                  shape.v_head_dim);
 
   // Decoding one row with grouped key/value heads: the query heads of a
   // group become the rows of one view, so each key/value head is read once.

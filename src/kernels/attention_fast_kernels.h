@@ -37,16 +37,18 @@ struct FastScratch {
   float* qt = nullptr;   // [head_dim, kRowBlock], scaled queries, transposed
   float* st = nullptr;   // [kKeyBlock, kRowBlock], scores, then weights
   float* acc = nullptr;  // [kRowBlock, v_head_dim]
+  float* q_rows = nullptr;  // [kRowBlock, head_dim], scaled queries for the key-major steps
 
   static std::size_t floats_needed(std::size_t head_dim, std::size_t v_head_dim) {
-    return kRowBlock * (head_dim + kKeyBlock + v_head_dim);
+    return kRowBlock * (2 * head_dim + kKeyBlock + v_head_dim);
   }
 
-  static FastScratch carve(float* memory, std::size_t head_dim) {
+  static FastScratch carve(float* memory, std::size_t head_dim, std::size_t v_head_dim) {
     FastScratch s;
     s.qt = memory;
     s.st = s.qt + head_dim * kRowBlock;
     s.acc = s.st + kKeyBlock * kRowBlock;
+    s.q_rows = s.acc + kRowBlock * v_head_dim;
     return s;
   }
 };
@@ -100,13 +102,26 @@ inline void score_keys(const float* qt, const float* k, std::size_t k_stride,
   }
 }
 
-// acc[r][j·kLanes ..] = corr[r]·acc[r][..] + Σ_{c in [c0, c1)} st[c][r]·v[c][..]
-// for NR rows and NC column vectors. st and corr point at the first row,
-// acc at the tile's first element (row stride acc_stride), v at the tile's
-// first column of key row 0.
+// s[c] = Σ_d q[d] · k[c][d] for c < n_keys, one key row after the other.
+// Reading each key row from start to end streams K in memory order. In a
+// native decoding benchmark, where K comes from main memory, this took about
+// two thirds of the time of running kLanes key rows side by side.
+inline void score_row_by_keys(const float* q, const float* k, std::size_t k_stride,
+                              std::size_t head_dim, std::size_t n_keys, float* s) {
+  for (std::size_t c = 0; c < n_keys; ++c) {
+    s[c] = dot(q, k + c * k_stride, head_dim);
+  }
+}
+
+// acc[r][j·kLanes ..] = corr[r]·acc[r][..] + Σ_{c in [c0, c1)} w(r, c)·v[c][..]
+// for NR rows and NC column vectors, where the weight w(r, c) of row r and
+// key c is w[c·key_step + r·row_step]. w and corr point at the first row, acc at
+// the tile's first element (row stride acc_stride), v at the tile's first
+// column of key row 0.
 template <std::size_t NR, std::size_t NC>
-inline void pv_tile(const float* st, const float* corr, std::size_t c0, std::size_t c1,
-                    const float* v, std::size_t v_stride, float* acc, std::size_t acc_stride) {
+inline void pv_tile(const float* w, std::size_t key_step, std::size_t row_step, const float* corr,
+                    std::size_t c0, std::size_t c1, const float* v, std::size_t v_stride,
+                    float* acc, std::size_t acc_stride) {
   Batch a[NR][NC];
   for (std::size_t r = 0; r < NR; ++r) {
     const Batch cr(corr[r]);
@@ -120,7 +135,7 @@ inline void pv_tile(const float* st, const float* corr, std::size_t c0, std::siz
       vv[j] = Batch::load_unaligned(v + c * v_stride + j * kLanes);
     }
     for (std::size_t r = 0; r < NR; ++r) {
-      const Batch p(st[c * kRowBlock + r]);
+      const Batch p(w[c * key_step + r * row_step]);
       for (std::size_t j = 0; j < NC; ++j) {
         a[r][j] = xsimd::fma(p, vv[j], a[r][j]);
       }
@@ -134,25 +149,95 @@ inline void pv_tile(const float* st, const float* corr, std::size_t c0, std::siz
 }
 
 // Runs pv_tile over all value columns of NR rows: pairs of vectors, then
-// one vector, then scalar columns.
+// one vector, then scalar columns. Keys are taken key_chunk at a time, so a
+// chunk's value rows are read whole before the next chunk starts.
 template <std::size_t NR>
-inline void pv_rows(const float* st, const float* corr, std::size_t c0, std::size_t c1,
-                    const float* v, std::size_t v_stride, std::size_t v_head_dim, float* acc) {
-  std::size_t d = 0;
-  for (; d + 2 * kLanes <= v_head_dim; d += 2 * kLanes) {
-    pv_tile<NR, 2>(st, corr, c0, c1, v + d, v_stride, acc + d, v_head_dim);
+inline void pv_rows(const float* w, std::size_t key_step, std::size_t row_step, const float* corr,
+                    std::size_t c0, std::size_t c1, std::size_t key_chunk, const float* v,
+                    std::size_t v_stride, std::size_t v_head_dim, float* acc) {
+  // The rescale factors apply once, with the first chunk.
+  float ones[NR];
+  for (std::size_t r = 0; r < NR; ++r) {
+    ones[r] = 1.0f;
   }
-  for (; d + kLanes <= v_head_dim; d += kLanes) {
-    pv_tile<NR, 1>(st, corr, c0, c1, v + d, v_stride, acc + d, v_head_dim);
-  }
-  for (; d < v_head_dim; ++d) {
-    for (std::size_t r = 0; r < NR; ++r) {
-      float sum = acc[r * v_head_dim + d] * corr[r];
-      for (std::size_t c = c0; c < c1; ++c) {
-        sum += st[c * kRowBlock + r] * v[c * v_stride + d];
-      }
-      acc[r * v_head_dim + d] = sum;
+  const float* factor = corr;
+  std::size_t start = c0;
+  do {
+    const std::size_t end = c1 - start < key_chunk ? c1 : start + key_chunk;
+    std::size_t d = 0;
+    // A single row has registers for 4 column vectors, so each value row is
+    // read in fewer, longer pieces.
+    for (; NR == 1 && d + 4 * kLanes <= v_head_dim; d += 4 * kLanes) {
+      pv_tile<NR, 4>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
+                     v_head_dim);
     }
+    for (; d + 2 * kLanes <= v_head_dim; d += 2 * kLanes) {
+      pv_tile<NR, 2>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
+                     v_head_dim);
+    }
+    for (; d + kLanes <= v_head_dim; d += kLanes) {
+      pv_tile<NR, 1>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
+                     v_head_dim);
+    }
+    for (; d < v_head_dim; ++d) {
+      for (std::size_t r = 0; r < NR; ++r) {
+        float sum = acc[r * v_head_dim + d] * factor[r];
+        for (std::size_t c = start; c < end; ++c) {
+          sum += w[c * key_step + r * row_step] * v[c * v_stride + d];
+        }
+        acc[r * v_head_dim + d] = sum;
+      }
+    }
+    factor = ones;
+    start = end;
+  } while (start < c1);
+}
+
+// Computes the weights w[r][c] (row stride kKeyBlock, in scratch.st) of the
+// key block at j0 for rows < kLanes / 2, and updates each row's maximum, sum
+// and rescale factor. Keys at or past row_end[r] get weight 0.
+inline void softmax_block_key_major(const HeadView& h, const FastScratch& scratch,
+                                    std::size_t rows, std::size_t j0, std::size_t n_keys,
+                                    const std::size_t* row_end, float* row_max, float* row_sum,
+                                    float* corr) {
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  const float* k_block = h.k + j0 * h.k_stride;
+  for (std::size_t r = 0; r < rows; ++r) {
+    float* w = scratch.st + r * kKeyBlock;
+    std::size_t n = row_end[r] > j0 ? row_end[r] - j0 : 0;
+    if (n > n_keys) {
+      n = n_keys;
+    }
+    score_row_by_keys(scratch.q_rows + r * h.head_dim, k_block, h.k_stride, h.head_dim, n, w);
+
+    // Blocked keys up to the next whole vector get −inf, so the vector
+    // loops below need no tail. kKeyBlock is a multiple of kLanes.
+    const std::size_t n_padded = (n + kLanes - 1) / kLanes * kLanes;
+    for (std::size_t c = n; c < n_padded; ++c) {
+      w[c] = neg_inf;
+    }
+
+    Batch vmax(row_max[r]);
+    for (std::size_t c = 0; c < n_padded; c += kLanes) {
+      vmax = xsimd::max(Batch::load_unaligned(w + c), vmax);
+    }
+    // NaN in vmax (from a NaN score on engines whose max propagates it)
+    // makes every weight NaN, which is the right result for that row.
+    alignas(64) float lanes[kLanes];
+    vmax.store_aligned(lanes);
+    const float new_max = max_of(lanes, kLanes);
+    const float shift = new_max == neg_inf ? 0.0f : new_max;
+    const Batch vshift(shift);
+    Batch vsum(0.0f);
+    for (std::size_t c = 0; c < n_padded; c += kLanes) {
+      const Batch p = exp_nonpositive(Batch::load_unaligned(w + c) - vshift);
+      p.store_unaligned(w + c);
+      vsum += p;
+    }
+    const float rescale = row_max[r] == neg_inf ? 0.0f : std::exp(row_max[r] - shift);
+    row_sum[r] = row_sum[r] * rescale + xsimd::hadd(vsum);
+    row_max[r] = new_max;
+    corr[r] = rescale;
   }
 }
 
@@ -189,8 +274,25 @@ inline void attention_head_fast(const HeadView& h, const FastScratch& scratch) {
       row_sum[r] = 0.0f;
     }
 
+    // Blocks that would fill less than half a vector of rows (decoding) run
+    // the key-major steps, where weights are stored w[r][c], not w[c][r].
+    const bool key_major = 2 * rows <= kLanes;
+    const std::size_t key_step = key_major ? 1 : kRowBlock;
+    const std::size_t row_step = key_major ? kKeyBlock : 1;
+    // Decoding streams V from main memory, where reading each value row
+    // whole (in chunks of a few keys) keeps the hardware prefetch effective.
+    // Blocks of many rows reuse the value block from cache instead.
+    const std::size_t chunk = key_major ? 8 : kKeyBlock;
+    if (key_major) {
+      for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t d = 0; d < h.head_dim; ++d) {
+          scratch.q_rows[r * h.head_dim + d] = h.q[(i0 + r) * h.q_stride + d] * h.scale;
+        }
+      }
+    }
+
     // qt[d][r] = scale·q[r][d]; padded rows are zero.
-    for (std::size_t d = 0; d < h.head_dim; ++d) {
+    for (std::size_t d = 0; d < (key_major ? 0 : h.head_dim); ++d) {
       float* dst = scratch.qt + d * kRowBlock;
       for (std::size_t r = 0; r < rows; ++r) {
         dst[r] = h.q[(i0 + r) * h.q_stride + d] * h.scale;
@@ -211,47 +313,51 @@ inline void attention_head_fast(const HeadView& h, const FastScratch& scratch) {
       const float* k_block = h.k + j0 * h.k_stride;
       const float* v_block = h.v + j0 * h.v_stride;
 
-      // Q·Kᵀ for every row vector of the block.
-      std::size_t v = 0;
-      for (; v + 2 <= n_vec; v += 2) {
-        score_keys<2>(scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
-                      scratch.st + v * kLanes);
-      }
-      if (v < n_vec) {
-        score_keys<1>(scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
-                      scratch.st + v * kLanes);
-      }
+      if (key_major) {
+        softmax_block_key_major(h, scratch, rows, j0, n_keys, row_end, row_max, row_sum, corr);
+      } else {
+        // Q·Kᵀ for every row vector of the block.
+        std::size_t v = 0;
+        for (; v + 2 <= n_vec; v += 2) {
+          score_keys<2>(scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
+                        scratch.st + v * kLanes);
+        }
+        if (v < n_vec) {
+          score_keys<1>(scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
+                        scratch.st + v * kLanes);
+        }
 
-      // Keys a row may not attend get −inf (this also hides NaN in them).
-      for (std::size_t r = 0; r < padded; ++r) {
-        const std::size_t first = row_end[r] > j0 ? row_end[r] - j0 : 0;
-        for (std::size_t c = first; c < n_keys; ++c) {
-          scratch.st[c * kRowBlock + r] = neg_inf;
+        // Keys a row may not attend get −inf (this also hides NaN in them).
+        for (std::size_t r = 0; r < padded; ++r) {
+          const std::size_t first = row_end[r] > j0 ? row_end[r] - j0 : 0;
+          for (std::size_t c = first; c < n_keys; ++c) {
+            scratch.st[c * kRowBlock + r] = neg_inf;
+          }
         }
-      }
 
-      // Online softmax, kLanes rows at a time. While a row has seen only
-      // blocked keys its maximum is −inf; the shift then is 0 so that
-      // exp(−inf − shift) = 0 rather than NaN.
-      for (std::size_t vi = 0; vi < n_vec; ++vi) {
-        float* col = scratch.st + vi * kLanes;
-        const Batch old_max = Batch::load_unaligned(row_max + vi * kLanes);
-        Batch new_max = old_max;
-        for (std::size_t c = 0; c < n_keys; ++c) {
-          new_max = xsimd::max(Batch::load_unaligned(col + c * kRowBlock), new_max);
+        // Online softmax, kLanes rows at a time. While a row has seen only
+        // blocked keys its maximum is −inf; the shift then is 0 so that
+        // exp(−inf − shift) = 0 rather than NaN.
+        for (std::size_t vi = 0; vi < n_vec; ++vi) {
+          float* col = scratch.st + vi * kLanes;
+          const Batch old_max = Batch::load_unaligned(row_max + vi * kLanes);
+          Batch new_max = old_max;
+          for (std::size_t c = 0; c < n_keys; ++c) {
+            new_max = xsimd::max(Batch::load_unaligned(col + c * kRowBlock), new_max);
+          }
+          const Batch shift = xsimd::select(new_max == Batch(neg_inf), Batch(0.0f), new_max);
+          const Batch rescale = exp_nonpositive(old_max - shift);
+          Batch sum(0.0f);
+          for (std::size_t c = 0; c < n_keys; ++c) {
+            const Batch p = exp_nonpositive(Batch::load_unaligned(col + c * kRowBlock) - shift);
+            p.store_unaligned(col + c * kRowBlock);
+            sum += p;
+          }
+          new_max.store_unaligned(row_max + vi * kLanes);
+          (xsimd::fma(Batch::load_unaligned(row_sum + vi * kLanes), rescale, sum))
+              .store_unaligned(row_sum + vi * kLanes);
+          rescale.store_unaligned(corr + vi * kLanes);
         }
-        const Batch shift = xsimd::select(new_max == Batch(neg_inf), Batch(0.0f), new_max);
-        const Batch rescale = exp_poly(old_max - shift);
-        Batch sum(0.0f);
-        for (std::size_t c = 0; c < n_keys; ++c) {
-          const Batch p = exp_poly(Batch::load_unaligned(col + c * kRowBlock) - shift);
-          p.store_unaligned(col + c * kRowBlock);
-          sum += p;
-        }
-        new_max.store_unaligned(row_max + vi * kLanes);
-        (xsimd::fma(Batch::load_unaligned(row_sum + vi * kLanes), rescale, sum))
-            .store_unaligned(row_sum + vi * kLanes);
-        rescale.store_unaligned(corr + vi * kLanes);
       }
 
       // P·V, 4 rows at a time. Keys that every row of the group attends go
@@ -264,13 +370,16 @@ inline void attention_head_fast(const HeadView& h, const FastScratch& scratch) {
           const std::size_t e = row_end[r] > j0 ? row_end[r] - j0 : 0;
           common = e < common ? e : common;
         }
-        const float* st = scratch.st + r0;
+        const float* w = scratch.st + r0 * row_step;
         float* acc = scratch.acc + r0 * h.v_head_dim;
+        const float* c_r = corr + r0;
+        const std::size_t vs = h.v_stride;
+        const std::size_t dv = h.v_head_dim;
         switch (nr) {
-          case 4: pv_rows<4>(st, corr + r0, 0, common, v_block, h.v_stride, h.v_head_dim, acc); break;
-          case 3: pv_rows<3>(st, corr + r0, 0, common, v_block, h.v_stride, h.v_head_dim, acc); break;
-          case 2: pv_rows<2>(st, corr + r0, 0, common, v_block, h.v_stride, h.v_head_dim, acc); break;
-          default: pv_rows<1>(st, corr + r0, 0, common, v_block, h.v_stride, h.v_head_dim, acc); break;
+          case 4: pv_rows<4>(w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv, acc); break;
+          case 3: pv_rows<3>(w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv, acc); break;
+          case 2: pv_rows<2>(w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv, acc); break;
+          default: pv_rows<1>(w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv, acc); break;
         }
         for (std::size_t r = r0; r < r0 + nr; ++r) {
           std::size_t e = row_end[r] > j0 ? row_end[r] - j0 : 0;
@@ -278,7 +387,7 @@ inline void attention_head_fast(const HeadView& h, const FastScratch& scratch) {
             e = n_keys;
           }
           for (std::size_t c = common; c < e; ++c) {
-            axpy(scratch.st[c * kRowBlock + r], v_block + c * h.v_stride,
+            axpy(scratch.st[c * key_step + r * row_step], v_block + c * h.v_stride,
                  scratch.acc + r * h.v_head_dim, h.v_head_dim);
           }
         }
