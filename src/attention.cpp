@@ -336,18 +336,13 @@ Status scaled_dot_product_attention(const float* q, const float* k, const float*
   call.vs = strides_for(kv_layout, shape.num_kv_heads, total, shape.v_head_dim);
   call.os = strides_for(shape.out_layout, shape.num_heads, shape.q_seq_len, shape.v_head_dim);
 
-  const std::size_t general_floats =
-      kernels::AttentionScratch::floats_needed(shape.head_dim, shape.v_head_dim);
   detail::FloatBuffer scratch_memory(
-      general_floats + kernels::FastScratch::floats_needed(shape.head_dim, shape.v_head_dim));
+      kernels::AttentionScratch::floats_needed(shape.head_dim, shape.v_head_dim));
   if (!scratch_memory) {
     return Status::ResourceExhausted("attention: could not allocate scratch memory");
   }
   const kernels::AttentionScratch scratch =
       kernels::AttentionScratch::carve(scratch_memory.get(), shape.head_dim, shape.v_head_dim);
-  const kernels::FastScratch fast_scratch =
-      kernels::FastScratch::carve(scratch_memory.get() + general_floats, shape.head_dim,
-                                  shape.v_head_dim);
 
   // Decoding one row with grouped key/value heads: the query heads of a
   // group become the rows of one view, so each key/value head is read once.
@@ -362,7 +357,7 @@ Status scaled_dot_product_attention(const float* q, const float* k, const float*
       if (stack_groups) {
         view = kernels::stack_decode_heads(view, group, call.qs.head, call.os.head);
       }
-      kernels::run_attention_head(view, scratch, fast_scratch);
+      kernels::attention_head(view, scratch);
     }
   }
   return Status::Ok();

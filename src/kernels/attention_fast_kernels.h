@@ -15,7 +15,7 @@
 // - P·V: a tile of 4 rows × 2 vectors of value columns stays in registers
 //   while the key rows of the block stream past (2 loads, 4 broadcasts and
 //   8 multiply-adds per key).
-// Working memory is O(kRowBlock·(head_dim + v_head_dim + kKeyBlock)).
+// Working memory (in AttentionScratch) is O(kRowBlock·(head_dim + v_head_dim + kKeyBlock)).
 #pragma once
 
 #include <cstddef>
@@ -27,31 +27,6 @@
 
 namespace attnkit {
 namespace kernels {
-
-// Query rows per block: a multiple of two vectors, and at least 32.
-constexpr std::size_t kRowBlock = 2 * kLanes > 32 ? 2 * kLanes : 32;
-static_assert(kRowBlock % (2 * kLanes) == 0, "row block must hold whole vector pairs");
-
-// Working memory of the specialised kernel.
-struct FastScratch {
-  float* qt = nullptr;   // [head_dim, kRowBlock], scaled queries, transposed
-  float* st = nullptr;   // [kKeyBlock, kRowBlock], scores, then weights
-  float* acc = nullptr;  // [kRowBlock, v_head_dim]
-  float* q_rows = nullptr;  // [kRowBlock, head_dim], scaled queries for the key-major steps
-
-  static std::size_t floats_needed(std::size_t head_dim, std::size_t v_head_dim) {
-    return kRowBlock * (2 * head_dim + kKeyBlock + v_head_dim);
-  }
-
-  static FastScratch carve(float* memory, std::size_t head_dim, std::size_t v_head_dim) {
-    FastScratch s;
-    s.qt = memory;
-    s.st = s.qt + head_dim * kRowBlock;
-    s.acc = s.st + kKeyBlock * kRowBlock;
-    s.q_rows = s.acc + kRowBlock * v_head_dim;
-    return s;
-  }
-};
 
 // Returns true when attention_head_fast computes this head.
 inline bool fast_path_applies(const HeadView& h) {
@@ -196,7 +171,7 @@ inline void pv_rows(const float* w, std::size_t key_step, std::size_t row_step, 
 // Computes the weights w[r][c] (row stride kKeyBlock, in scratch.st) of the
 // key block at j0 for rows < kLanes / 2, and updates each row's maximum, sum
 // and rescale factor. Keys at or past row_end[r] get weight 0.
-inline void softmax_block_key_major(const HeadView& h, const FastScratch& scratch,
+inline void softmax_block_key_major(const HeadView& h, const AttentionScratch& scratch,
                                     std::size_t rows, std::size_t j0, std::size_t n_keys,
                                     const std::size_t* row_end, float* row_max, float* row_sum,
                                     float* corr) {
@@ -243,8 +218,8 @@ inline void softmax_block_key_major(const HeadView& h, const FastScratch& scratc
 
 // Runs attention for one head without mask, softcap or score output
 // (fast_path_applies(h) must hold). scratch must come from
-// FastScratch::carve with the same head_dim and room for v_head_dim.
-inline void attention_head_fast(const HeadView& h, const FastScratch& scratch) {
+// AttentionScratch::carve with the same head sizes.
+inline void attention_head_fast(const HeadView& h, const AttentionScratch& scratch) {
   const float neg_inf = -std::numeric_limits<float>::infinity();
   const std::size_t key_limit = h.bias.key_limit < h.kv_len ? h.bias.key_limit : h.kv_len;
 
@@ -302,7 +277,7 @@ inline void attention_head_fast(const HeadView& h, const FastScratch& scratch) {
       }
     }
     for (std::size_t r = 0; r < rows; ++r) {
-      float* acc_row = scratch.acc + r * h.v_head_dim;
+      float* acc_row = scratch.row_acc + r * h.v_head_dim;
       for (std::size_t d = 0; d < h.v_head_dim; ++d) {
         acc_row[d] = 0.0f;
       }
@@ -371,7 +346,7 @@ inline void attention_head_fast(const HeadView& h, const FastScratch& scratch) {
           common = e < common ? e : common;
         }
         const float* w = scratch.st + r0 * row_step;
-        float* acc = scratch.acc + r0 * h.v_head_dim;
+        float* acc = scratch.row_acc + r0 * h.v_head_dim;
         const float* c_r = corr + r0;
         const std::size_t vs = h.v_stride;
         const std::size_t dv = h.v_head_dim;
@@ -388,7 +363,7 @@ inline void attention_head_fast(const HeadView& h, const FastScratch& scratch) {
           }
           for (std::size_t c = common; c < e; ++c) {
             axpy(scratch.st[c * key_step + r * row_step], v_block + c * h.v_stride,
-                 scratch.acc + r * h.v_head_dim, h.v_head_dim);
+                 scratch.row_acc + r * h.v_head_dim, h.v_head_dim);
           }
         }
       }
@@ -398,7 +373,7 @@ inline void attention_head_fast(const HeadView& h, const FastScratch& scratch) {
     // all score −inf has sum 0 and returns NaN, as softmax does.
     for (std::size_t r = 0; r < rows; ++r) {
       float* out_row = h.out + (i0 + r) * h.out_stride;
-      const float* acc_row = scratch.acc + r * h.v_head_dim;
+      const float* acc_row = scratch.row_acc + r * h.v_head_dim;
       const float inv_sum = 1.0f / row_sum[r];
       const bool any = row_end[r] > 0;
       for (std::size_t d = 0; d < h.v_head_dim; ++d) {
@@ -409,13 +384,13 @@ inline void attention_head_fast(const HeadView& h, const FastScratch& scratch) {
 }
 
 // Runs attention for one head with the specialised kernel when it applies,
-// otherwise with the general one.
-inline void run_attention_head(const HeadView& h, const AttentionScratch& general,
-                               const FastScratch& fast) {
+// otherwise with the general one. scratch must come from
+// AttentionScratch::carve with the same head sizes.
+inline void attention_head(const HeadView& h, const AttentionScratch& scratch) {
   if (fast_path_applies(h)) {
-    attention_head_fast(h, fast);
+    attention_head_fast(h, scratch);
   } else {
-    attention_head(h, general);
+    attention_head_general(h, scratch);
   }
 }
 
