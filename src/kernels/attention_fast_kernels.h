@@ -7,14 +7,13 @@
 // are stored transposed and pre-scaled (qt[d][r] = scale·q[r][d]), so the
 // scores of a key block come out transposed too (st[c][r]) and every step of
 // the online softmax runs on vectors of query rows:
-// - Q·Kᵀ: a tile of 4 keys × 2 vectors of rows keeps 8 accumulators in
+// - Q·Kᵀ: a tile of keys × vectors of rows keeps 8 accumulators in
 //   registers. Each step broadcasts one element of each key row and loads
-//   two vectors of qt, so key rows are read in place, without a copy.
+//   vectors of qt, so key rows are read in place, without a copy.
 // - softmax: the running maximum, sum and rescale factor of kLanes rows at
 //   a time, with the polynomial exp.
-// - P·V: a tile of 4 rows × 2 vectors of value columns stays in registers
-//   while the key rows of the block stream past (2 loads, 4 broadcasts and
-//   8 multiply-adds per key).
+// - P·V: a tile of rows × vectors of value columns (8 accumulators) stays
+//   in registers while the value rows of the block stream past.
 // Working memory (in AttentionScratch) is O(kRowBlock·(head_dim + v_head_dim + kKeyBlock)).
 #pragma once
 
@@ -27,6 +26,17 @@
 
 namespace attnkit {
 namespace kernels {
+
+// Register tiles. Q·Kᵀ: 8 / kScoreVecs keys × kScoreVecs vectors of query rows.
+// P·V: kPvRows rows × kPvVecs vectors of value columns. With 4 lanes
+// (SIMD128) the tiles read 64 bytes, a whole cache line, of each qt row and
+// value row at a time. In the WebAssembly build this took about two thirds
+// of the time of tiles that read 32 bytes (4 keys × 2 vectors and 4 rows ×
+// 2 vectors). Wider vectors keep those tiles, which already span whole lines.
+constexpr std::size_t kScoreVecs = kLanes == 4 ? 4 : 2;
+constexpr std::size_t kPvRows = kLanes == 4 ? 2 : 4;
+constexpr std::size_t kPvVecs = 8 / kPvRows;
+static_assert(kRowBlock % (kScoreVecs * kLanes) == 0, "row block must hold whole score tiles");
 
 // Returns true when attention_head_fast computes this head.
 inline bool fast_path_applies(const HeadView& h) {
@@ -69,18 +79,20 @@ template <std::size_t NV>
 inline void score_keys(const float* qt, const float* k, std::size_t k_stride,
                        std::size_t head_dim, std::size_t n_keys, float* st) {
   std::size_t c = 0;
-  for (; c + 4 <= n_keys; c += 4) {
-    score_tile<4, NV>(qt, k + c * k_stride, k_stride, head_dim, st + c * kRowBlock);
+  // 8 accumulators: 8 / NV keys, so a narrow tile takes more keys.
+  constexpr std::size_t kKeys = 8 / NV;
+  for (; c + kKeys <= n_keys; c += kKeys) {
+    score_tile<kKeys, NV>(qt, k + c * k_stride, k_stride, head_dim, st + c * kRowBlock);
   }
   for (; c < n_keys; ++c) {
     score_tile<1, NV>(qt, k + c * k_stride, k_stride, head_dim, st + c * kRowBlock);
   }
 }
 
-// s[c] = Σ_d q[d] · k[c][d] for c < n_keys, one key row after the other.
-// Reading each key row from start to end streams K in memory order. In a
-// native decoding benchmark, where K comes from main memory, this took about
-// two thirds of the time of running kLanes key rows side by side.
+// s[c] = Σ_d q[d] · k[c][d] for c < n_keys, one key row after the other,
+// so K streams in memory order. Decoding benchmarks, where K comes from main
+// memory, ran slower with several key rows side by side: about 1.5 times
+// with 16 rows natively (AVX-512), and also with 4 rows in WebAssembly.
 inline void score_row_by_keys(const float* q, const float* k, std::size_t k_stride,
                               std::size_t head_dim, std::size_t n_keys, float* s) {
   for (std::size_t c = 0; c < n_keys; ++c) {
@@ -140,9 +152,13 @@ inline void pv_rows(const float* w, std::size_t key_step, std::size_t row_step, 
   do {
     const std::size_t end = c1 - start < key_chunk ? c1 : start + key_chunk;
     std::size_t d = 0;
-    // A single row has registers for 4 column vectors, so each value row is
-    // read in fewer, longer pieces.
-    for (; NR == 1 && d + 4 * kLanes <= v_head_dim; d += 4 * kLanes) {
+    // One row has registers for 8 column vectors and two rows for 4, so
+    // each value row is read in fewer, longer pieces.
+    for (; NR == 1 && d + 8 * kLanes <= v_head_dim; d += 8 * kLanes) {
+      pv_tile<NR, 8>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
+                     v_head_dim);
+    }
+    for (; NR <= 2 && d + 4 * kLanes <= v_head_dim; d += 4 * kLanes) {
       pv_tile<NR, 4>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
                      v_head_dim);
     }
@@ -293,11 +309,11 @@ inline void attention_head_fast(const HeadView& h, const AttentionScratch& scrat
       } else {
         // Q·Kᵀ for every row vector of the block.
         std::size_t v = 0;
-        for (; v + 2 <= n_vec; v += 2) {
-          score_keys<2>(scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
+        for (; v + kScoreVecs <= n_vec; v += kScoreVecs) {
+          score_keys<kScoreVecs>(scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
                         scratch.st + v * kLanes);
         }
-        if (v < n_vec) {
+        for (; v < n_vec; ++v) {
           score_keys<1>(scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
                         scratch.st + v * kLanes);
         }
@@ -338,8 +354,8 @@ inline void attention_head_fast(const HeadView& h, const AttentionScratch& scrat
       // P·V, 4 rows at a time. Keys that every row of the group attends go
       // through the register tile. A row's other keys (on the causal
       // diagonal) are added one by one, so blocked value rows are never read.
-      for (std::size_t r0 = 0; r0 < rows; r0 += 4) {
-        const std::size_t nr = rows - r0 < 4 ? rows - r0 : 4;
+      for (std::size_t r0 = 0; r0 < rows; r0 += kPvRows) {
+        const std::size_t nr = rows - r0 < kPvRows ? rows - r0 : kPvRows;
         std::size_t common = n_keys;
         for (std::size_t r = r0; r < r0 + nr; ++r) {
           const std::size_t e = row_end[r] > j0 ? row_end[r] - j0 : 0;
