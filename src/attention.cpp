@@ -9,7 +9,7 @@
 
 #include "attnkit/attnkit.h"
 #include "checks.h"
-#include "kernels/attention_kernels.h"
+#include "kernels/attention_fast_kernels.h"
 
 namespace attnkit {
 namespace {
@@ -65,15 +65,17 @@ Status check_shape(const AttentionShape& s, std::size_t past_len) {
   return Status::Ok();
 }
 
-// The kernel's scratch buffer holds about (kKeyBlock + kQueryBlock) floats
-// per head_dim. The sum is computed in 64 bits because it can exceed a
-// 32-bit size_t, which would allocate a buffer too short for the kernel.
+// The kernel's scratch buffer needs AttentionScratch::floats_needed() floats,
+// an affine function of the two head sizes. It is evaluated here in 64 bits
+// from its coefficients, because the size_t result can wrap in the 32-bit
+// WebAssembly build and would then allocate a buffer too short for the
+// kernel.
 Status check_scratch_size(const AttentionShape& s) {
-  const std::uint64_t head_dim = s.head_dim;
-  const std::uint64_t v_head_dim = s.v_head_dim;
-  const std::uint64_t floats = kernels::kQueryBlock * head_dim + head_dim * kernels::kKeyBlock +
-                               kernels::kQueryBlock * kernels::kKeyBlock +
-                               kernels::kQueryBlock * v_head_dim;
+  using Scratch = kernels::AttentionScratch;
+  const std::uint64_t constant = Scratch::floats_needed(0, 0);
+  const std::uint64_t per_head_dim = Scratch::floats_needed(1, 0) - constant;
+  const std::uint64_t per_v_head_dim = Scratch::floats_needed(0, 1) - constant;
+  const std::uint64_t floats = constant + per_head_dim * s.head_dim + per_v_head_dim * s.v_head_dim;
   if (floats > detail::kMaxElements) {
     return Status::OutOfRange(std::string(kPrefix) + "head sizes " + std::to_string(s.head_dim) +
                               " and " + std::to_string(s.v_head_dim) + " need " +
@@ -405,9 +407,20 @@ Status scaled_dot_product_attention(const float* q, const float* k, const float*
   const kernels::AttentionScratch scratch =
       kernels::AttentionScratch::carve(scratch_memory.get(), shape.head_dim, shape.v_head_dim);
 
+  // Decoding one row with grouped key/value heads: the query heads of a
+  // group become the rows of one view, so each key/value head is read once.
+  const std::size_t group = shape.num_heads / shape.num_kv_heads;
+  const bool stack_groups = shape.q_seq_len == 1 && group > 1 &&
+                            kernels::fast_path_applies(head_view(call, 0, 0));
+  const std::size_t heads_per_view = stack_groups ? group : 1;
+
   for (std::size_t b = 0; b < shape.batch; ++b) {
-    for (std::size_t h = 0; h < shape.num_heads; ++h) {
-      kernels::attention_head(head_view(call, b, h), scratch);
+    for (std::size_t h = 0; h < shape.num_heads; h += heads_per_view) {
+      kernels::HeadView view = head_view(call, b, h);
+      if (stack_groups) {
+        view = kernels::stack_decode_heads(view, group, call.qs.head, call.os.head);
+      }
+      kernels::attention_head(view, scratch);
     }
   }
   return Status::Ok();
