@@ -1,7 +1,8 @@
 // Embind functions that describe the module itself.
 #include <emscripten/bind.h>
-
+#include <emscripten/heap.h>
 #include <emscripten/val.h>
+#include <malloc.h>
 
 #include <cstdint>
 #include <string>
@@ -16,6 +17,17 @@ std::string simd() { return attnkit::simd_name(); }
 emscripten::val set_num_threads(std::uint32_t n) { return bindings::to_js(attnkit::set_num_threads(n)); }
 std::uint32_t num_threads() { return static_cast<std::uint32_t>(attnkit::num_threads()); }
 
+// Size of the WebAssembly memory and the bytes malloc has handed out and not
+// yet freed (dlmalloc's uordblks), for the tests that check the heap stays
+// flat over repeated calls.
+emscripten::val heap_stats() {
+  const struct mallinfo info = mallinfo();
+  emscripten::val stats = emscripten::val::object();
+  stats.set("heapBytes", static_cast<double>(emscripten_get_heap_size()));
+  stats.set("allocatedBytes", static_cast<double>(info.uordblks));
+  return stats;
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(attnkit_module) {
@@ -23,4 +35,5 @@ EMSCRIPTEN_BINDINGS(attnkit_module) {
   emscripten::function("simd", &simd);
   emscripten::function("setNumThreads", &set_num_threads);
   emscripten::function("numThreads", &num_threads);
+  emscripten::function("heapStats", &heap_stats);
 }

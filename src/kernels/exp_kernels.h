@@ -75,5 +75,39 @@ inline Batch exp_poly(Batch x) {
   return xsimd::select(xsimd::isnan(x), x + x, result);
 }
 
+// Computes exp(x) per lane for x <= 0, −inf or NaN, as the softmax needs
+// after subtracting the row maximum. It uses the same reduction and
+// polynomial as exp_poly, so the same error bound holds on [ln(FLT_MIN), 0].
+// Because n <= 0 here, one power-of-two factor suffices and no input clamp is
+// needed: lanes below ln(FLT_MIN) (and −inf) are replaced by 0 at the end,
+// and NaN passes through the arithmetic. Positive inputs are outside its
+// range (it returns wrong values above about 88).
+inline Batch exp_nonpositive(Batch x) {
+  const Batch log2e(1.44269504088896341f);
+  const Batch ln2_hi(0.693359375f);
+  const Batch ln2_lo(-2.12194440054690583e-4f);
+  const Batch shifter(12582912.0f);              // 1.5·2^23
+  const Batch min_input(-87.3365447505530943f);  // ln(FLT_MIN)
+
+  const Batch t = xsimd::fma(x, log2e, shifter);
+  const Batch n = t - shifter;
+  Batch r = xsimd::fnma(n, ln2_hi, x);
+  r = xsimd::fnma(n, ln2_lo, r);
+
+  Batch p(1.0f / 5040.0f);
+  p = xsimd::fma(p, r, Batch(1.0f / 720.0f));
+  p = xsimd::fma(p, r, Batch(1.0f / 120.0f));
+  p = xsimd::fma(p, r, Batch(1.0f / 24.0f));
+  p = xsimd::fma(p, r, Batch(1.0f / 6.0f));
+  p = xsimd::fma(p, r, Batch(0.5f));
+  p = xsimd::fma(p, r, Batch(1.0f));
+  p = xsimd::fma(p, r, Batch(1.0f));
+
+  // bits(t) = bits(1.5·2^23) + n, so bits(2^n) = (bits(t) − bits(1.5·2^23) + 127) << 23.
+  const IntBatch exponent = xsimd::bitwise_cast<IntBatch>(t) - IntBatch(0x4B400000 - 127);
+  const Batch result = p * xsimd::bitwise_cast<Batch>(exponent << 23);
+  return xsimd::select(x < min_input, Batch(0.0f), result);
+}
+
 }  // namespace kernels
 }  // namespace attnkit

@@ -140,4 +140,52 @@ TEST(ExpPoly, NanGivesNan) {
   EXPECT_TRUE(std::isnan(got[3]));
 }
 
+// exp_nonpositive serves the softmax, whose inputs are scores minus the row
+// maximum: x <= 0, −inf or NaN.
+std::vector<float> exp_nonpositive_all(const std::vector<float>& x) {
+  std::vector<float> padded(x);
+  padded.resize((x.size() + kLanes - 1) / kLanes * kLanes, 0.0f);
+  std::vector<float> out(padded.size());
+  for (std::size_t i = 0; i < padded.size(); i += kLanes) {
+    attnkit::kernels::exp_nonpositive(Batch::load_unaligned(padded.data() + i))
+        .store_unaligned(out.data() + i);
+  }
+  out.resize(x.size());
+  return out;
+}
+
+TEST(ExpNonpositive, NegativeRangeWithinBound) {
+  const std::vector<float> x = strided_floats(-0.0f, kMinInput);
+  const std::vector<float> got = exp_nonpositive_all(x);
+  double worst = 0.0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double want = std::exp(static_cast<double>(x[i]));
+    ASSERT_GT(got[i], 0.0f) << "exp(" << x[i] << ")";
+    worst = std::max(worst, std::fabs(got[i] - want) / want);
+  }
+  EXPECT_LE(worst, kMaxRelativeError);
+}
+
+TEST(ExpNonpositive, SpecialValues) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float below = std::nextafter(kMinInput, -1000.0f);
+  const std::vector<float> got = exp_nonpositive_all({0.0f, -0.0f, -inf, below, -1e30f, nan});
+  EXPECT_EQ(got[0], 1.0f);
+  EXPECT_EQ(got[1], 1.0f);
+  EXPECT_EQ(got[2], 0.0f);
+  EXPECT_EQ(got[3], 0.0f);
+  EXPECT_EQ(got[4], 0.0f);
+  EXPECT_TRUE(std::isnan(got[5]));
+}
+
+TEST(ExpNonpositive, MatchesExpPoly) {
+  std::vector<float> x = strided_floats(-0.0f, -20.0f);
+  const std::vector<float> a = exp_nonpositive_all(x);
+  const std::vector<float> b = exp_all(x);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    ASSERT_EQ(a[i], b[i]) << "x = " << x[i];
+  }
+}
+
 }  // namespace

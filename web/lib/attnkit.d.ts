@@ -4,6 +4,8 @@
  * memory and returns new tensors. Tensors from {@link Attnkit.alloc} live in
  * WebAssembly memory: they are read in place as inputs, and the `out` option
  * writes a result into one without a copy.
+ * docs/errors.md lists every error, the size limits and what NaN and
+ * infinity in the data produce.
  */
 
 /**
@@ -364,6 +366,16 @@ export interface RopeCacheTables {
   readonly sinCache: Tensor;
 }
 
+/** Memory statistics of one module instance, from {@link Attnkit.heapStats}. */
+export interface HeapStats {
+  /** Size of the instance's WebAssembly memory in bytes. */
+  readonly heapBytes: number;
+  /** Bytes malloc has handed out and not freed (dlmalloc's uordblks). */
+  readonly allocatedBytes: number;
+  /** Buffers the wrapper has allocated and not yet freed; 0 between calls. */
+  readonly liveAllocations: number;
+}
+
 /** The loaded module. */
 export interface Attnkit {
   /** Library version, for example "0.1.0". */
@@ -378,6 +390,12 @@ export interface Attnkit {
    * isolated), or null.
    */
   readonly threadsFallback: string | null;
+
+  /**
+   * Returns the instance's memory statistics, for checking that repeated
+   * calls leave the heap flat.
+   */
+  heapStats(): HeapStats;
 
   /**
    * Scaled dot-product attention, softmax(Q·Kᵀ·scale + bias)·V, as ONNX
@@ -480,6 +498,11 @@ export interface Attnkit {
 
 /** Options of {@link loadAttnkit}. */
 export interface LoadOptions {
+  /**
+   * Create a separate instance with its own WebAssembly memory instead of
+   * returning the shared one. Default false.
+   */
+  newInstance?: boolean;
   /** Bytes of attnkit.wasm; by default Node reads them from the package. */
   wasmBinary?: ArrayBuffer | Uint8Array;
   /** Maps a file name of the package's dist/ folder to the URL to load it from. */
@@ -495,9 +518,11 @@ export interface LoadOptions {
 }
 
 /**
- * Loads the WebAssembly module. Calls with the same threads and without
- * wasmBinary or locateFile share one instance.
- * @throws {TypeError} (as a rejection) if options or threads have the wrong type.
- * @throws {RangeError} (as a rejection) if threads is not an integer from 1 to 64.
+ * Loads the WebAssembly module. Calls without options share one instance;
+ * newInstance, wasmBinary or locateFile create a new one. The promise
+ * rejects with a TypeError for an unknown option or a newInstance that is
+ * not a boolean, a TypeError for a threads that is not a number, and a
+ * RangeError for one that is not an integer from 1 to 64. Each thread count
+ * has its own shared instance.
  */
 export declare function loadAttnkit(options?: LoadOptions): Promise<Attnkit>;

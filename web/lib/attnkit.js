@@ -1,17 +1,30 @@
 // Public entry point of the attnkit package.
-import { HeapTensor, allocHeapTensor, withOutput } from './heap.js';
+import { HeapTensor, allocHeapTensor, heapStats, withOutput } from './heap.js';
 import { instantiateModule, threadSupportProblem, unrefWorkers } from './load-module.js';
 import { attentionOps } from './ops/attention.js';
 import { ropeOps } from './ops/rope.js';
-import { Tensor } from './tensor.js';
+import { checkOptionKeys } from './options.js';
+import { pinArguments, unpinResult } from './pin-arguments.js';
+import { Tensor, describe } from './tensor.js';
 
 export { HeapTensor, Tensor };
+
+const LOAD_OPTIONS = ['newInstance', 'wasmBinary', 'locateFile', 'threads'];
+
+// Wraps an operation so that it receives pinned tensor arguments, each read
+// once (see pin-arguments.js), and returns the caller's own objects.
+function withPinnedArguments(operation) {
+  return function pinned(...args) {
+    const originals = new Map();
+    return unpinResult(operation(...pinArguments(args, originals)), originals, Tensor);
+  };
+}
 
 // Adds the `out` option to an operation whose last parameter is its
 // options object: `out` (an ak.alloc() tensor with the result's dims)
 // receives the result in WebAssembly memory and is returned.
-function withOutOption(module, name, fn) {
-  const optionsIndex = fn.length - 1;
+// optionsIndex is the position of that options object.
+function withOutOption(module, name, fn, optionsIndex) {
   return (...args) => {
     const options = args[optionsIndex];
     if (options === null || typeof options !== 'object' || !Object.hasOwn(options, 'out')) return fn(...args);
@@ -35,14 +48,20 @@ function withOutOption(module, name, fn) {
 const MAX_THREADS = 64;
 
 function createApi(module, threads, threadsFallback) {
-  const ops = { ...attentionOps(module), ...ropeOps(module) };
-  for (const [name, fn] of Object.entries(ops)) ops[name] = withOutOption(module, name, fn);
+  const operations = { ...attentionOps(module), ...ropeOps(module) };
+  for (const name of Object.keys(operations)) {
+    // The out wrapper runs first, because pinning would replace the out
+    // tensor with a plain { data, dims } copy.
+    const operation = operations[name];
+    operations[name] = withOutOption(module, name, withPinnedArguments(operation), operation.length - 1);
+  }
   return Object.freeze({
     version: module.version(),
     simd: module.simd(),
     threads,
     threadsFallback,
-    ...ops,
+    heapStats: () => heapStats(module),
+    ...operations,
     /** Allocates a zero-filled tensor in WebAssembly memory (see HeapTensor). */
     alloc: (dims) => allocHeapTensor(module, dims),
     /** Current size of the WebAssembly memory in bytes. */
@@ -50,7 +69,8 @@ function createApi(module, threads, threadsFallback) {
   });
 }
 
-const loaded = new Map();
+// One shared instance per thread count.
+const shared = new Map();
 
 function threadCount(options) {
   const threads = options.threads ?? 1;
@@ -77,33 +97,43 @@ async function instantiate(options, threads) {
   return createApi(module, module.numThreads(), null);
 }
 
+
 /**
- * Loads the WebAssembly module and returns the attnkit API.
+ * Loads the WebAssembly module and returns the attnkit API. Calls with the
+ * same threads and no other options share one instance. options.newInstance,
+ * options.wasmBinary or options.locateFile create a new instance with its own
+ * memory, so two callers (for example two libraries in one Worker) never
+ * share state.
  *
  * options.threads (default 1) above 1 loads the pthread build with that
  * many threads when SharedArrayBuffer is allowed (always in Node, only on
  * cross-origin isolated pages in browsers). Otherwise it loads the
  * single-thread build and sets ak.threads to 1 and ak.threadsFallback to
- * the reason. Calls with the same threads and no wasmBinary or locateFile
- * share one instance; those options create a new one.
+ * the reason.
  */
 export function loadAttnkit(options = {}) {
-  if (options === null || typeof options !== 'object') {
-    return Promise.reject(new TypeError(`loadAttnkit: options must be an object, got ${options === null ? 'null' : typeof options}`));
-  }
+  const op = 'loadAttnkit';
+  let opts;
   let threads;
   try {
-    threads = threadCount(options);
+    opts = checkOptionKeys(op, options, LOAD_OPTIONS);
+    if (opts.newInstance !== undefined && typeof opts.newInstance !== 'boolean') {
+      throw new TypeError(`${op}: newInstance must be a boolean, got ${describe(opts.newInstance)}`);
+    }
+    threads = threadCount(opts);
   } catch (error) {
     return Promise.reject(error);
   }
-  const custom = options.wasmBinary !== undefined || options.locateFile !== undefined;
-  const key = `threads=${threads}`;
-  if (!custom && loaded.has(key)) return loaded.get(key);
-  const promise = instantiate(options, threads);
-  if (!custom) {
-    loaded.set(key, promise);
-    promise.catch(() => loaded.delete(key));
+
+  const fresh = opts.newInstance === true || opts.wasmBinary !== undefined || opts.locateFile !== undefined;
+  const moduleOptions = { ...opts };
+  delete moduleOptions.newInstance;
+  if (fresh) return instantiate(moduleOptions, threads);
+
+  if (!shared.has(threads)) {
+    const promise = instantiate(moduleOptions, threads);
+    shared.set(threads, promise);
+    promise.catch(() => shared.delete(threads));
   }
-  return promise;
+  return shared.get(threads);
 }

@@ -10,15 +10,64 @@ const BYTES_PER_FLOAT = 4;
 // bytes because the C++ side uses signed 32-bit byte offsets.
 const MAX_BUFFER_BYTES = 2 ** 31 - 4;
 
+// -sMAXIMUM_MEMORY=4GB in CMakeLists.txt.
+const MAX_MEMORY_BYTES = 2 ** 32;
+
+// Number of buffers each module instance has allocated through this file and
+// not yet freed; heapStats() reports it so tests can check nothing leaks.
+const liveAllocations = new WeakMap();
+
+function countAllocation(module, delta) {
+  liveAllocations.set(module, (liveAllocations.get(module) ?? 0) + delta);
+}
+
+/**
+ * Returns { heapBytes, allocatedBytes, liveAllocations }: the size of the
+ * WebAssembly memory, the bytes malloc has handed out and not freed, and the
+ * number of buffers this wrapper has allocated and not yet freed (0
+ * between calls).
+ */
+export function heapStats(module) {
+  const { heapBytes, allocatedBytes } = module.heapStats();
+  return { heapBytes, allocatedBytes, liveAllocations: liveAllocations.get(module) ?? 0 };
+}
+
+function release(module, ptr) {
+  module._free(ptr);
+  countAllocation(module, -1);
+}
+
+// Checks every buffer size and their sum before the first allocation, so an
+// oversized request is a RangeError and never a failed or partial malloc.
+function checkSizes(op, inputs, outputLengths) {
+  const buffers = [
+    ...inputs.map((array, i) => ({ label: `input ${i + 1}`, floats: array ? array.length : 0 })),
+    ...outputLengths.map((floats, i) => ({ label: outputLengths.length === 1 ? 'the output' : `output ${i + 1}`, floats })),
+  ];
+  let totalBytes = 0;
+  for (const { label, floats } of buffers) {
+    const bytes = floats * BYTES_PER_FLOAT;
+    if (bytes > MAX_BUFFER_BYTES) {
+      throw new RangeError(
+        `${op}: ${label} needs ${floats} floats (${bytes} bytes), more than the ${MAX_BUFFER_BYTES}-byte limit of one buffer`,
+      );
+    }
+    totalBytes += bytes;
+  }
+  if (totalBytes > MAX_MEMORY_BYTES) {
+    throw new RangeError(
+      `${op}: inputs and outputs need ${totalBytes} bytes, more than the ${MAX_MEMORY_BYTES} bytes (4 GiB) WebAssembly memory can hold`,
+    );
+  }
+}
+
 function allocate(module, op, floats) {
   const bytes = floats * BYTES_PER_FLOAT;
-  if (bytes > MAX_BUFFER_BYTES) {
-    throw new RangeError(`${op}: a buffer of ${bytes} bytes exceeds the limit of ${MAX_BUFFER_BYTES} bytes`);
-  }
   const ptr = module._malloc(Math.max(bytes, BYTES_PER_FLOAT));
   if (!ptr) {
     throw new RangeError(`${op}: could not allocate ${bytes} bytes of WebAssembly memory`);
   }
+  countAllocation(module, 1);
   return ptr;
 }
 
@@ -92,7 +141,7 @@ export class HeapTensor {
   dispose() {
     if (this.#ptr === 0) return;
     heapState(this.#module).live.delete(this.#ptr);
-    this.#module._free(this.#ptr);
+    release(this.#module, this.#ptr);
     this.#ptr = 0;
   }
 
@@ -115,6 +164,9 @@ export function allocHeapTensor(module, dims) {
     }
     size *= d;
   });
+  if (size * BYTES_PER_FLOAT > MAX_BUFFER_BYTES) {
+    throw new RangeError(`${op}: a buffer of ${size * BYTES_PER_FLOAT} bytes exceeds the limit of ${MAX_BUFFER_BYTES} bytes`);
+  }
   const ptr = allocate(module, op, size);
   const bytes = Math.max(size, 1) * BYTES_PER_FLOAT;
   module.HEAPU8.fill(0, ptr, ptr + bytes);
@@ -179,13 +231,8 @@ export function callWithHeap(module, op, inputs, outputLengths, invoke) {
       state.outUsed = true;
     }
 
-    const copiedFloats = inputs.reduce((n, a, i) => n + (a && inputOffsets[i] < 0 ? a.length : 0), 0);
-    const totalFloats = copiedFloats + (out ? 0 : outputLengths.reduce((n, m) => n + m, 0));
-    if (totalFloats * BYTES_PER_FLOAT > 2 ** 32) {
-      throw new RangeError(
-        `${op}: inputs and outputs need ${totalFloats * BYTES_PER_FLOAT} bytes, more than the 4 GiB WebAssembly memory`,
-      );
-    }
+    // Heap-resident inputs and an out tensor need no new buffer.
+    checkSizes(op, inputs.map((array, i) => (inputOffsets[i] >= 0 ? null : array)), out ? [] : outputLengths);
     inputs.forEach((array, i) => {
       if (!array) inputPtrs.push(0);
       else if (inputOffsets[i] >= 0) inputPtrs.push(inputOffsets[i]);
@@ -216,6 +263,6 @@ export function callWithHeap(module, op, inputs, outputLengths, invoke) {
     if (out) return [out.data];
     return outputPtrs.map((ptr, i) => module.HEAPF32.slice(ptr >>> 2, (ptr >>> 2) + outputLengths[i]));
   } finally {
-    for (const ptr of owned) module._free(ptr);
+    for (const ptr of owned) release(module, ptr);
   }
 }
