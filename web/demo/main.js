@@ -1,0 +1,127 @@
+// Entry point of the demo page: loads the package, shows which build runs,
+// starts the worker for the checks and the benchmark, and sets up the
+// explorer and the RoPE view.
+import { loadAttnkit } from '../lib/attnkit.js';
+import { createBenchmark } from './bench.js';
+import { createExplorer } from './explorer.js';
+import { createRopeView } from './rope-view.js';
+import { formatMs } from './svg.js';
+
+function setText(id, text) {
+  document.getElementById(id).textContent = text;
+}
+
+// Shows an error that stops the page and logs it, so that automated
+// browser tests see it as a console error.
+function showFatal(message) {
+  const box = document.getElementById('fatal');
+  box.hidden = false;
+  box.textContent = message;
+  setText('build-status', 'failed');
+  console.error(`attnkit demo: ${message}`);
+}
+
+// ak.threads is the number of threads of a threaded build, or a string
+// that says why threads are unavailable. Builds without threads lack it.
+function describeThreads(ak) {
+  if (!('threads' in ak)) return '1 (threaded build not available)';
+  if (typeof ak.threads === 'number') return String(ak.threads);
+  return `1 (${ak.threads})`;
+}
+
+function startWorker() {
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  const pending = new Map();
+  let nextId = 1;
+  worker.addEventListener('message', ({ data }) => {
+    const job = pending.get(data.id);
+    if (!job) return;
+    if (data.type === 'done') {
+      pending.delete(data.id);
+      job.resolve();
+    } else if (data.type === 'error') {
+      pending.delete(data.id);
+      job.reject(new Error(data.message));
+    } else {
+      job.onMessage(data);
+    }
+  });
+  worker.addEventListener('error', (event) => {
+    event.preventDefault();
+    const error = new Error(`the worker failed: ${event.message || 'it could not load its modules'}`);
+    for (const job of pending.values()) job.reject(error);
+    pending.clear();
+    showFatal(error.message);
+  });
+  return (request, onMessage) =>
+    new Promise((resolve, reject) => {
+      const id = nextId;
+      nextId += 1;
+      pending.set(id, { resolve, reject, onMessage });
+      worker.postMessage({ id, ...request });
+    });
+}
+
+async function runChecks(runInWorker) {
+  const body = document.getElementById('checks-body');
+  const section = document.getElementById('checks');
+  section.dataset.state = 'running';
+  body.replaceChildren();
+  await runInWorker({ type: 'checks' }, (message) => {
+    if (message.type !== 'check') return;
+    const pass = message.outside === 0;
+    const row = document.createElement('tr');
+    row.dataset.op = message.op;
+    row.dataset.maxError = String(message.maxError);
+    row.dataset.outside = String(message.outside);
+    row.dataset.pass = String(pass);
+    const cells = [
+      message.op,
+      message.shape,
+      message.maxError.toExponential(2),
+      pass ? 'pass' : `${message.outside} of ${message.elements} elements outside`,
+      formatMs(message.libMs),
+      formatMs(message.refMs),
+    ];
+    for (const text of cells) {
+      const cell = document.createElement('td');
+      cell.textContent = text;
+      row.append(cell);
+    }
+    row.cells[3].className = pass ? 'pass' : 'fail';
+    body.append(row);
+  });
+  section.dataset.state = 'done';
+}
+
+async function main() {
+  let ak;
+  try {
+    ak = await loadAttnkit();
+  } catch (error) {
+    showFatal(`loading the WebAssembly module failed: ${error.message}`);
+    return;
+  }
+  setText('build-status', 'module loaded');
+  setText('build-version', ak.version);
+  setText('build-simd', ak.simd);
+  setText('build-threads', describeThreads(ak));
+  setText('build-isolated', window.crossOriginIsolated ? 'yes' : 'no (SharedArrayBuffer is unavailable)');
+  document.body.dataset.module = 'loaded';
+
+  createExplorer(ak);
+  createRopeView(ak);
+
+  const runInWorker = startWorker();
+  const benchmark = createBenchmark(runInWorker);
+  try {
+    await runChecks(runInWorker);
+  } catch (error) {
+    document.getElementById('checks').dataset.state = 'failed';
+    showFatal(`the checks failed: ${error.message}`);
+    return;
+  }
+  benchmark.enable();
+}
+
+main();
