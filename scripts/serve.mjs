@@ -49,6 +49,7 @@ export function parsePort(argv, env) {
   let text = env.PORT;
   for (let i = 0; i < argv.length; i += 1) {
     if (argv[i] === '--port') {
+      if (i + 1 >= argv.length) throw new RangeError('serve: --port needs a value, for example --port 8080');
       text = argv[i + 1];
       i += 1;
     } else if (argv[i].startsWith('--port=')) {
