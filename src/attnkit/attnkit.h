@@ -19,7 +19,7 @@ inline constexpr const char* kVersion = "0.1.0";
 enum class StatusCode : int {
   kOk = 0,
   kInvalidArgument = 1,  // wrong shape, option value or pointer
-  kOutOfRange = 2,       // sizes that overflow or exceed what memory holds
+  kOutOfRange = 2,       // sizes that overflow or exceed the memory limit
   kResourceExhausted = 3,  // scratch allocation failed
 };
 
@@ -81,7 +81,7 @@ struct AttentionOptions {
 /// and runs as an online softmax over key blocks, so no [q_seq_len,
 /// kv_seq_len] score matrix is stored. A query row with no keys
 /// (kv_seq_len == 0) returns zeros. A key whose weight is exactly zero adds
-/// nothing, even when its value row holds NaN.
+/// nothing, even when its value row contains NaN.
 /// Agrees with a float64 reference within 1e-6 + 1e-5·|ref| per element on
 /// the shapes in tests/cpp/attention_test.cpp.
 /// Returns kInvalidArgument and leaves `out` untouched on a bad shape.

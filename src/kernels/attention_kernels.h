@@ -51,7 +51,7 @@ struct AttentionScratch {
            kQueryBlock * v_head_dim;
   }
 
-  // Carves the four buffers out of `memory`, which holds floats_needed() floats.
+  // Carves the four buffers out of `memory`, which has room for floats_needed() floats.
   static AttentionScratch carve(float* memory, std::size_t head_dim, std::size_t v_head_dim) {
     AttentionScratch s;
     s.q_block = memory;

@@ -19,7 +19,7 @@ inline std::size_t packed_panels_floats(std::size_t n, std::size_t k) {
   return panels * kGemmCols * k;
 }
 
-// Packs B [n, k] (row-major) into panels: panel p holds
+// Packs B [n, k] (row-major) into panels: panel p contains
 // packed[p][kk][j] = B[p·kGemmCols + j][kk], zero beyond row n.
 inline void pack_transposed_panels(const float* b, std::size_t n, std::size_t k, float* packed) {
   for (std::size_t n0 = 0; n0 < n; n0 += kGemmCols) {
