@@ -102,11 +102,13 @@ async function resolveFile(urlPath) {
   return { file: real, size: info.size };
 }
 
-async function handle(request, response) {
+async function handle(request, response, log) {
   if (request.method !== 'GET' && request.method !== 'HEAD') {
+    log(`serve: 405 ${request.method} ${request.url}`);
     send(response, 405, 'method not allowed\n', { Allow: 'GET, HEAD' });
     return;
   }
+
   const url = new URL(request.url, `http://${HOST}`);
   if (url.pathname === '/') {
     send(response, 302, '', { Location: DEMO_PATH });
@@ -118,11 +120,14 @@ async function handle(request, response) {
     send(response, 301, '', { Location: DEMO_PATH });
     return;
   }
+
   const found = await resolveFile(url.pathname);
   if (!found) {
+    log(`serve: 404 ${request.method} ${request.url}`);
     send(response, 404, `not found: ${url.pathname}\n`);
     return;
   }
+
   const type = MIME_TYPES[extname(found.file).toLowerCase()] ?? 'application/octet-stream';
   response.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': type, 'Content-Length': found.size });
   if (request.method === 'HEAD') {
@@ -131,17 +136,20 @@ async function handle(request, response) {
   }
   const stream = createReadStream(found.file);
   stream.on('error', (error) => {
-    console.error(`serve: reading ${found.file} failed: ${error.message}`);
+    log(`serve: reading ${found.file} failed: ${error.message}`);
     response.destroy(error);
   });
   stream.pipe(response);
 }
 
-/** Starts the server; resolves to the http.Server once it listens. */
-export function startServer(port = DEFAULT_PORT) {
+/**
+ * Starts the server; resolves to the http.Server once it listens. `log`
+ * receives one line for each rejected request and each error.
+ */
+export function startServer(port = DEFAULT_PORT, { log = console.error } = {}) {
   const server = createServer((request, response) => {
-    handle(request, response).catch((error) => {
-      console.error(`serve: ${request.method} ${request.url} failed: ${error.stack ?? error}`);
+    handle(request, response, log).catch((error) => {
+      log(`serve: ${request.method} ${request.url} failed: ${error.stack ?? error}`);
       if (!response.headersSent) send(response, 500, 'internal server error\n');
       else response.destroy();
     });

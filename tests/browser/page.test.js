@@ -162,7 +162,7 @@ describe('demo page in Chromium', () => {
     expect(six.length).toBe(6);
     const labels = await page.$$eval('#heatmap > text', (texts) => texts.map((t) => t.textContent));
     expect(labels).toContain('cat');
-    // Without RoPE the model sees no order, so both "the" rows are equal
+    // Without RoPE the weights carry no word order, so both "the" rows are equal
     // up to float32 rounding.
     six[4].forEach((w, j) => expect(w).toBeCloseTo(six[0][j], 6));
 

@@ -5,9 +5,10 @@ import { parsePort, startServer } from '../../scripts/serve.mjs';
 
 let server;
 let port;
+const logLines = [];
 
 beforeAll(async () => {
-  server = await startServer(0);
+  server = await startServer(0, { log: (line) => logLines.push(line) });
   port = server.address().port;
 });
 
@@ -82,6 +83,7 @@ describe('serve.mjs', () => {
     const res = await get(path);
     expect(res.status).toBe(404);
     expect(res.body.toString()).not.toContain('"name"');
+    expect(logLines.at(-1)).toBe(`serve: 404 GET ${path}`);
   });
 
   test('rejects methods other than GET and HEAD', async () => {

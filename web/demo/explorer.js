@@ -169,6 +169,7 @@ export function createExplorer(ak) {
       svg.setAttribute('viewBox', '0 0 10 1');
       return;
     }
+
     const cell = 24;
     const labelChars = 10;
     const margin = labelChars * 7.5 + 8;
@@ -190,6 +191,7 @@ export function createExplorer(ak) {
         svgElement('text', { x: cx, y: margin - 6, transform: `rotate(-60 ${cx} ${margin - 6})`, 'font-size': 12 }, label),
       );
     }
+
     for (let i = 0; i < n; i += 1) {
       for (let j = 0; j < n; j += 1) {
         const w = cellValue(i, j);

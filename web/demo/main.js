@@ -22,7 +22,7 @@ function showFatal(message) {
 }
 
 // ak.threads is the number of threads of a threaded build, or a string
-// that says why threads are unavailable. Builds without threads lack it.
+// with the reason why threads are unavailable. Builds without threads lack it.
 function describeThreads(ak) {
   if (!('threads' in ak)) return '1 (threaded build not available)';
   if (typeof ak.threads === 'number') return String(ak.threads);

@@ -1,7 +1,7 @@
 // Module worker that runs the heavy work of the demo page off the main
 // thread: the checks at the reference shapes and the benchmark. It loads
-// the package itself and answers each request with progress messages and
-// one final message. Requests are handled one at a time.
+// the package itself and replies to each request with progress messages
+// and one final message. Requests are handled one at a time.
 import { loadAttnkit, Tensor } from '../lib/attnkit.js';
 import {
   attentionReference,
