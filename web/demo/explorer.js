@@ -1,7 +1,7 @@
 // The attention explorer: words of a sentence become tokens with seeded
 // embeddings, seeded projections give Q and K, and attnkit computes the
 // attention weights, drawn as a heatmap.
-import { Tensor } from '../lib/attnkit.js';
+import { Tensor } from 'attnkit';
 import { seededFloats } from './reference.js';
 import { shorten, svgElement } from './svg.js';
 

@@ -1,7 +1,7 @@
 // Entry point of the demo page: loads the package, shows which build runs,
 // starts the worker for the checks and the benchmark, and sets up the
 // explorer and the RoPE view.
-import { loadAttnkit } from '../lib/attnkit.js';
+import { loadAttnkit } from 'attnkit';
 import { createBenchmark } from './bench.js';
 import { createExplorer } from './explorer.js';
 import { createRopeView } from './rope-view.js';

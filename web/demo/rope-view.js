@@ -1,7 +1,7 @@
 // The RoPE view: the dot product of a rotated query and key as their
 // distance grows, computed with ak.rope, for two query positions and
 // without RoPE.
-import { Tensor } from '../lib/attnkit.js';
+import { Tensor } from 'attnkit';
 import { seededFloats } from './reference.js';
 import { chartWidth, redrawOnResize, svgElement } from './svg.js';
 

@@ -2,6 +2,8 @@
 // thread: the checks at the reference shapes and the benchmark. It loads
 // the package itself and replies to each request with progress messages
 // and one final message. Requests are handled one at a time.
+// Chromium applies the page's import map only to the page, not to module
+// workers, so the worker imports the package's entry module by its path.
 import { loadAttnkit, Tensor } from '../lib/attnkit.js';
 import {
   attentionReference,
