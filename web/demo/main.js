@@ -83,11 +83,15 @@ async function runChecks(runInWorker) {
       formatMs(message.libMs),
       formatMs(message.refMs),
     ];
-    for (const text of cells) {
+    // Each cell carries its column name, which narrow screens show in
+    // place of the table header.
+    const headers = [...document.querySelectorAll('#checks thead th')].map((th) => th.textContent);
+    cells.forEach((text, i) => {
       const cell = document.createElement('td');
       cell.textContent = text;
+      cell.dataset.label = headers[i];
       row.append(cell);
-    }
+    });
     row.cells[3].className = pass ? 'pass' : 'fail';
     body.append(row);
   });
