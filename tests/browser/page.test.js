@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import playwright from 'playwright-core';
+import { loadAttnkit } from '../../web/lib/attnkit.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const resultsDir = join(root, 'test-results');
@@ -144,6 +145,13 @@ describe('demo page in Chromium', () => {
       expect(Number(row.maxError)).toBeLessThan(1.1e-5);
       expect(Number(row.maxError)).toBeGreaterThanOrEqual(0);
     }
+  }, TIMEOUT_MS);
+
+  test('heatmap names the kernel it used', async () => {
+    const ak = await loadAttnkit();
+    const expected =
+      typeof ak.attentionWithCache === 'function' ? 'ak.attentionWithCache' : 'ak.attention with V = identity';
+    expect(await page.textContent('#explorer-note')).toContain(`Weights from ${expected}`);
   }, TIMEOUT_MS);
 
   test('heatmap rows are probability distributions', async () => {
