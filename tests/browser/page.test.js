@@ -2,7 +2,8 @@
 // playwright-core: it starts scripts/serve.mjs on a free port, loads the
 // page as a user would and checks what the page shows. Screenshots go to
 // test-results/. Any console error, page error, failed request or request
-// to another host fails the last test.
+// to another host fails the last test. CHROMIUM_PATH overrides the browser
+// executable (default /usr/bin/chromium).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
