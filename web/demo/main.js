@@ -21,12 +21,20 @@ function showFatal(message) {
   console.error(`attnkit demo: ${message}`);
 }
 
-// ak.threads is the number of threads of a threaded build, or a string
-// with the reason why threads are unavailable. Builds without threads lack it.
-function describeThreads(ak) {
-  if (!('threads' in ak)) return '1 (threaded build not available)';
-  if (typeof ak.threads === 'number') return String(ak.threads);
-  return `1 (${ak.threads})`;
+// Threads the worker asks for: the CPU count that the browser reports, at
+// most 4, and 1 when the page is not cross-origin isolated.
+const WORKER_THREADS = window.crossOriginIsolated ? Math.min(navigator.hardwareConcurrency || 1, 4) : 1;
+
+// Formats the worker's thread count. info.threads is the number of threads
+// of the loaded build, or a string with the reason why threads are
+// unavailable; info.threadsFallback, when set, says why fewer threads run
+// than requested. Builds without threads have no info.threads.
+function describeThreads(info) {
+  if (!info.hasThreads) return '1 (threaded build not available)';
+  if (typeof info.threads !== 'number') return `1 (${info.threads})`;
+  if (info.threadsFallback) return `${info.threads} (${info.threadsFallback})`;
+  if (!window.crossOriginIsolated) return `${info.threads} (the page is not cross-origin isolated)`;
+  return String(info.threads);
 }
 
 function startWorker() {
@@ -109,7 +117,6 @@ async function main() {
   setText('build-status', 'module loaded');
   setText('build-version', ak.version);
   setText('build-simd', ak.simd);
-  setText('build-threads', describeThreads(ak));
   setText('build-isolated', window.crossOriginIsolated ? 'yes' : 'no (SharedArrayBuffer is unavailable)');
   document.body.dataset.module = 'loaded';
 
@@ -118,6 +125,14 @@ async function main() {
 
   const runInWorker = startWorker();
   const benchmark = createBenchmark(runInWorker);
+  try {
+    await runInWorker({ type: 'info', threads: WORKER_THREADS }, (info) => {
+      if (info.type === 'info') setText('build-threads', describeThreads(info));
+    });
+  } catch (error) {
+    showFatal(`loading the module in the worker failed: ${error.message}`);
+    return;
+  }
   try {
     await runChecks(runInWorker);
   } catch (error) {

@@ -17,7 +17,33 @@ import {
 const ATOL = 1e-6;
 const RTOL = 1e-5;
 
-const api = loadAttnkit();
+let api = null;
+
+// Loads the package once, asking for `threads` threads. A package without
+// a threaded build ignores the option; if the threaded load fails, the
+// worker falls back to the single-thread build and reports why.
+async function loadApi(threads) {
+  if (threads > 1) {
+    try {
+      return { ak: await loadAttnkit({ threads }), loadError: null };
+    } catch (error) {
+      return { ak: await loadAttnkit(), loadError: error instanceof Error ? error.message : String(error) };
+    }
+  }
+  return { ak: await loadAttnkit(), loadError: null };
+}
+
+// The build facts the page shows for this worker's instance.
+function describeBuild({ ak, loadError }) {
+  return {
+    type: 'info',
+    version: ak.version,
+    simd: ak.simd,
+    hasThreads: 'threads' in ak,
+    threads: ak.threads,
+    threadsFallback: loadError ?? ak.threadsFallback ?? null,
+  };
+}
 
 function timed(run) {
   const start = performance.now();
@@ -173,8 +199,11 @@ function runBenchmark(ak, { shapes, repeats }, post) {
 self.onmessage = async ({ data: request }) => {
   const post = (message) => self.postMessage({ id: request.id, ...message });
   try {
-    const ak = await api;
-    if (request.type === 'checks') runChecks(ak, post);
+    api ??= loadApi(request.type === 'info' ? request.threads : 1);
+    const loaded = await api;
+    const { ak } = loaded;
+    if (request.type === 'info') post(describeBuild(loaded));
+    else if (request.type === 'checks') runChecks(ak, post);
     else if (request.type === 'bench') runBenchmark(ak, request, post);
     else throw new TypeError(`worker: unknown request type '${request.type}'`);
     post({ type: 'done' });
