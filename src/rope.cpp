@@ -1,7 +1,9 @@
-// Entry point for rotary position embedding: checks the shape, builds the
-// cos/sin row of each position in double precision and rotates every head
-// of that position with the SIMD kernels.
+// Entry point for rotary position embedding. It checks the shape and options
+// and builds the cos/sin row of each position once, from the frequencies
+// computed in double precision or from the caller's cache. Then it rotates
+// every head in memory order with the SIMD kernels.
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "attnkit/attnkit.h"
@@ -9,80 +11,293 @@
 #include "kernels/rope_kernels.h"
 
 namespace attnkit {
+namespace {
 
-Status apply_rope(const float* x, float* out, const RopeShape& shape, const RopeOptions& options) {
+std::string size_text(std::size_t n) { return std::to_string(n); }
+
+Status check_shape(const RopeShape& shape, std::size_t rotary_dim) {
   if (shape.head_dim == 0 || shape.head_dim % 2 != 0) {
     return Status::InvalidArgument("rope: headDim must be even and positive, got " +
-                                   std::to_string(shape.head_dim));
+                                   size_text(shape.head_dim));
   }
-  if (!(options.base > 0.0) || !std::isfinite(options.base)) {
-    return Status::InvalidArgument("rope: base must be a positive finite number, got " +
-                                   std::to_string(options.base));
+  if (rotary_dim % 2 != 0) {
+    return Status::InvalidArgument("rope: rotaryDim must be even, got " + size_text(rotary_dim));
   }
+  if (rotary_dim > shape.head_dim) {
+    return Status::InvalidArgument("rope: rotaryDim (" + size_text(rotary_dim) +
+                                   ") must not exceed headDim (" + size_text(shape.head_dim) + ")");
+  }
+  if (shape.layout != RopeLayout::kBSHD && shape.layout != RopeLayout::kBHSD) {
+    return Status::InvalidArgument("rope: unknown layout " +
+                                   std::to_string(static_cast<int>(shape.layout)));
+  }
+  return Status::Ok();
+}
+
+// Checks the cache against the shape and every position against its rows,
+// so that no row outside the cache is ever read.
+Status check_cache(const RopeShape& shape, const RopeOptions& options, std::size_t rotary_dim) {
+  const RopeCache& cache = options.cache;
+  if (!cache.cos && !cache.sin) return Status::Ok();
+  if (!cache.cos || !cache.sin) {
+    return Status::InvalidArgument("rope: cosCache and sinCache must be given together");
+  }
+  if (cache.width != rotary_dim / 2 && cache.width != rotary_dim) {
+    return Status::InvalidArgument("rope: cache rows have " + size_text(cache.width) +
+                                   " values, expected rotaryDim/2 = " + size_text(rotary_dim / 2) +
+                                   " or rotaryDim = " + size_text(rotary_dim));
+  }
+
+  if (cache.per_token) {
+    if (cache.rows != shape.batch * shape.seq_len) {
+      return Status::InvalidArgument("rope: a per-token cache needs batch·seq = " +
+                                     size_text(shape.batch * shape.seq_len) + " rows, got " +
+                                     size_text(cache.rows));
+    }
+    if (options.position_ids || options.position_offset != 0) {
+      return Status::InvalidArgument(
+          "rope: a per-token cache (batch, seq, width) already fixes each token's angles, so "
+          "positionIds and positionOffset must not be given with it");
+    }
+    return Status::Ok();
+  }
+
+  const std::int64_t rows = static_cast<std::int64_t>(cache.rows);
+  if (options.position_ids) {
+    for (std::size_t b = 0; b < shape.batch; ++b) {
+      for (std::size_t s = 0; s < shape.seq_len; ++s) {
+        const std::int64_t p = options.position_ids[b * shape.seq_len + s];
+        if (p < 0 || p >= rows) {
+          return Status::InvalidArgument("rope: positionIds[" + size_text(b) + ", " + size_text(s) +
+                                         "] is " + std::to_string(p) + ", outside the cache rows 0 to " +
+                                         std::to_string(rows - 1));
+        }
+      }
+    }
+    return Status::Ok();
+  }
+  if (shape.seq_len == 0) return Status::Ok();
+  const std::int64_t first = options.position_offset;
+  const std::int64_t last = first + static_cast<std::int64_t>(shape.seq_len) - 1;
+  if (first < 0 || last >= rows) {
+    return Status::InvalidArgument("rope: positions " + std::to_string(first) + " to " +
+                                   std::to_string(last) + " (positionOffset " + std::to_string(first) +
+                                   ", seq " + size_text(shape.seq_len) +
+                                   ") are outside the cache rows 0 to " + std::to_string(rows - 1));
+  }
+  return Status::Ok();
+}
+
+// Writes one table row in the form the kernel of the pair layout reads.
+// Interleaved rows hold cos for both lanes of a pair and (−sin, +sin).
+// Split-half rows hold cos and sin of channel j in entry j.
+// The values come from pair_cos/pair_sin ([half], one per pair) when
+// full_cos is null, else from full_cos/full_sin ([2·half], one per channel).
+void write_row(bool interleaved, std::size_t half, const double* pair_cos, const double* pair_sin,
+               const float* full_cos, const float* full_sin, float* cos_row, float* sin_row) {
+  if (full_cos) {
+    for (std::size_t j = 0; j < 2 * half; ++j) {
+      cos_row[j] = full_cos[j];
+      sin_row[j] = full_sin[j];
+    }
+    if (interleaved) {
+      // The first lane of each interleaved pair subtracts b·sin.
+      for (std::size_t j = 0; j < 2 * half; j += 2) sin_row[j] = -sin_row[j];
+    }
+    return;
+  }
+  for (std::size_t i = 0; i < half; ++i) {
+    const float c = static_cast<float>(pair_cos[i]);
+    const float s = static_cast<float>(pair_sin[i]);
+    if (interleaved) {
+      cos_row[2 * i] = c;
+      cos_row[2 * i + 1] = c;
+      sin_row[2 * i] = -s;
+      sin_row[2 * i + 1] = s;
+    } else {
+      cos_row[i] = c;
+      cos_row[half + i] = c;
+      sin_row[i] = s;
+      sin_row[half + i] = s;
+    }
+  }
+}
+
+// Position of token (b, s) when the angles are computed or a
+// position-indexed cache is read.
+std::int64_t position_of(const RopeOptions& options, std::size_t seq_len, std::size_t b, std::size_t s) {
+  if (options.position_ids) return options.position_ids[b * seq_len + s];
+  return options.position_offset + static_cast<std::int64_t>(s);
+}
+
+// Builds the cos/sin row of a token: [rotary_dim] cos values followed by
+// [rotary_dim] sin values, in the form write_row describes.
+class RowBuilder {
+ public:
+  RowBuilder(const RopeShape& shape, const RopeOptions& options, std::size_t rotary_dim)
+      : shape_(shape), options_(options), rotary_dim_(rotary_dim), half_(rotary_dim / 2) {}
+  ~RowBuilder() {
+    std::free(pair_values_);
+    std::free(inv_freq_);
+  }
+  RowBuilder(const RowBuilder&) = delete;
+  RowBuilder& operator=(const RowBuilder&) = delete;
+
+  // Allocates the scratch and computes the frequencies.
+  Status init() {
+    pair_values_ = static_cast<double*>(std::malloc(2 * half_ * sizeof(double)));
+    inv_freq_ = static_cast<double*>(std::malloc(half_ * sizeof(double)));
+    if (!pair_values_ || !inv_freq_) {
+      return Status::ResourceExhausted("rope: could not allocate the frequency table");
+    }
+    if (options_.cache.cos) return Status::Ok();
+    return rope_frequencies(rotary_dim_, options_.base, options_.scaling, inv_freq_, &attention_factor_);
+  }
+
+  void fill(std::size_t b, std::size_t s, float* row) {
+    float* cos_row = row;
+    float* sin_row = row + rotary_dim_;
+    const RopeCache& cache = options_.cache;
+
+    if (cache.cos) {
+      const std::size_t cache_row =
+          cache.per_token ? b * shape_.seq_len + s
+                          : static_cast<std::size_t>(position_of(options_, shape_.seq_len, b, s));
+      const float* c = cache.cos + cache_row * cache.width;
+      const float* sn = cache.sin + cache_row * cache.width;
+      if (cache.width == rotary_dim_) {
+        write_row(options_.interleaved, half_, nullptr, nullptr, c, sn, cos_row, sin_row);
+        return;
+      }
+      for (std::size_t i = 0; i < half_; ++i) {
+        pair_values_[i] = c[i];
+        pair_values_[half_ + i] = sn[i];
+      }
+    } else {
+      // angle = position·θᵢ in double: positions reach 1e5 and more, where a
+      // float angle would lose its fractional digits.
+      const double position = static_cast<double>(position_of(options_, shape_.seq_len, b, s));
+      for (std::size_t i = 0; i < half_; ++i) {
+        const double angle = position * inv_freq_[i];
+        pair_values_[i] = attention_factor_ * std::cos(angle);
+        pair_values_[half_ + i] = attention_factor_ * std::sin(angle);
+      }
+    }
+    write_row(options_.interleaved, half_, pair_values_, pair_values_ + half_, nullptr, nullptr,
+              cos_row, sin_row);
+  }
+
+ private:
+  const RopeShape& shape_;
+  const RopeOptions& options_;
+  const std::size_t rotary_dim_;
+  const std::size_t half_;
+  double* pair_values_ = nullptr;  // [half] cos then [half] sin of one position
+  double* inv_freq_ = nullptr;     // [half]
+  double attention_factor_ = 1.0;
+};
+
+// Rotates the first rotary_dim channels of one head and copies the rest.
+inline void rotate_head(const float* src, float* dst, const float* row, std::size_t rotary_dim,
+                        std::size_t head_dim, bool interleaved) {
+  if (interleaved) {
+    kernels::rope_interleaved(src, dst, row, row + rotary_dim, rotary_dim);
+  } else {
+    kernels::rope_split_half(src, dst, row, row + rotary_dim, rotary_dim / 2);
+  }
+  if (dst != src && rotary_dim < head_dim) {
+    std::memcpy(dst + rotary_dim, src + rotary_dim, (head_dim - rotary_dim) * sizeof(float));
+  }
+}
+
+}  // namespace
+
+Status apply_rope(const float* x, float* out, const RopeShape& shape, const RopeOptions& options) {
+  const std::size_t rotary_dim = options.rotary_dim == 0 ? shape.head_dim : options.rotary_dim;
+  Status status = check_shape(shape, rotary_dim);
+  if (!status.ok()) return status;
+  // init() also checks base and scaling, so bad options fail even on empty input.
+  RowBuilder rows(shape, options, rotary_dim);
+  status = rows.init();
+  if (!status.ok()) return status;
+
   std::size_t total = 0;
   if (!detail::checked_product({shape.batch, shape.seq_len, shape.num_heads, shape.head_dim},
                                &total)) {
     return Status::OutOfRange("rope: tensor size exceeds 2^29 elements");
   }
-  if (total == 0) {
-    return Status::Ok();
-  }
-  if (!x || !out) {
-    return Status::InvalidArgument("rope: null data pointer");
-  }
+  if (total == 0) return Status::Ok();
+  if (!x || !out) return Status::InvalidArgument("rope: null data pointer");
+
+  status = check_cache(shape, options, rotary_dim);
+  if (!status.ok()) return status;
 
   const std::size_t head_dim = shape.head_dim;
-  const std::size_t half = head_dim / 2;
+  const std::size_t row_floats = 2 * rotary_dim;
 
-  // inv_freq [half]: θᵢ = base^(−2i/head_dim), kept in double because
-  // position·θᵢ reaches 1e5 and more, where float angles lose digits.
-  // cos_row and sin_row hold [head_dim] floats for the current position,
-  // laid out for the kernel of the chosen pair layout.
-  detail::FloatBuffer table(2 * head_dim);
-  double* inv_freq = static_cast<double*>(std::malloc(half * sizeof(double)));
-  if (!table || !inv_freq) {
-    std::free(inv_freq);
-    return Status::ResourceExhausted("rope: could not allocate the angle tables");
-  }
-  for (std::size_t i = 0; i < half; ++i) {
-    inv_freq[i] = std::pow(options.base, -2.0 * static_cast<double>(i) / head_dim);
-  }
-  float* cos_row = table.get();
-  float* sin_row = table.get() + head_dim;
+  // Rows differ between batch entries when there are position ids or a
+  // per-token cache. Otherwise one row per sequence index serves the batch.
+  const bool row_per_token = options.position_ids != nullptr || options.cache.per_token;
 
-  const std::size_t token_stride = shape.num_heads * head_dim;
-  for (std::size_t s = 0; s < shape.seq_len; ++s) {
-    const double position = static_cast<double>(options.position_offset) + static_cast<double>(s);
-    for (std::size_t i = 0; i < half; ++i) {
-      const double angle = position * inv_freq[i];
-      const float c = static_cast<float>(std::cos(angle));
-      const float sn = static_cast<float>(std::sin(angle));
-      if (options.interleaved) {
-        cos_row[2 * i] = c;
-        cos_row[2 * i + 1] = c;
-        sin_row[2 * i] = -sn;
-        sin_row[2 * i + 1] = sn;
-      } else {
-        cos_row[i] = c;
-        sin_row[i] = sn;
+  if (shape.layout == RopeLayout::kBSHD && (row_per_token || shape.batch == 1)) {
+    // Each row is used by the heads of one token only, so it is built just
+    // before use and stays in L1 cache.
+    detail::FloatBuffer row(row_floats);
+    if (!row) return Status::ResourceExhausted("rope: could not allocate the cos/sin row");
+    for (std::size_t b = 0; b < shape.batch; ++b) {
+      for (std::size_t s = 0; s < shape.seq_len; ++s) {
+        rows.fill(b, s, row.get());
+        const std::size_t token = (b * shape.seq_len + s) * shape.num_heads * head_dim;
+        for (std::size_t h = 0; h < shape.num_heads; ++h) {
+          const std::size_t at = token + h * head_dim;
+          rotate_head(x + at, out + at, row.get(), rotary_dim, head_dim, options.interleaved);
+        }
       }
     }
+    return Status::Ok();
+  }
 
+  // Rows reused across batch entries or heads are built once into a table.
+  const std::size_t row_count = row_per_token ? shape.batch * shape.seq_len : shape.seq_len;
+  std::size_t table_floats = 0;
+  if (!detail::checked_product({row_count, row_floats}, &table_floats)) {
+    return Status::OutOfRange("rope: the cos/sin table exceeds 2^29 elements");
+  }
+  detail::FloatBuffer table(table_floats);
+  if (!table) return Status::ResourceExhausted("rope: could not allocate the cos/sin table");
+  const std::size_t table_batches = row_per_token ? shape.batch : 1;
+  for (std::size_t b = 0; b < table_batches; ++b) {
+    for (std::size_t s = 0; s < shape.seq_len; ++s) {
+      rows.fill(b, s, table.get() + (b * shape.seq_len + s) * row_floats);
+    }
+  }
+  const auto row_of = [&](std::size_t b, std::size_t s) {
+    return table.get() + ((row_per_token ? b * shape.seq_len : 0) + s) * row_floats;
+  };
+
+  // Both loops walk x in memory order, so the pass streams through x once.
+  if (shape.layout == RopeLayout::kBSHD) {
     for (std::size_t b = 0; b < shape.batch; ++b) {
-      const std::size_t token = (b * shape.seq_len + s) * token_stride;
+      for (std::size_t s = 0; s < shape.seq_len; ++s) {
+        const float* row = row_of(b, s);
+        const std::size_t token = (b * shape.seq_len + s) * shape.num_heads * head_dim;
+        for (std::size_t h = 0; h < shape.num_heads; ++h) {
+          const std::size_t at = token + h * head_dim;
+          rotate_head(x + at, out + at, row, rotary_dim, head_dim, options.interleaved);
+        }
+      }
+    }
+  } else {
+    for (std::size_t b = 0; b < shape.batch; ++b) {
       for (std::size_t h = 0; h < shape.num_heads; ++h) {
-        const float* src = x + token + h * head_dim;
-        float* dst = out + token + h * head_dim;
-        if (options.interleaved) {
-          kernels::rope_interleaved(src, dst, cos_row, sin_row, head_dim);
-        } else {
-          kernels::rope_split_half(src, dst, cos_row, sin_row, half);
+        const std::size_t head = (b * shape.num_heads + h) * shape.seq_len * head_dim;
+        for (std::size_t s = 0; s < shape.seq_len; ++s) {
+          const std::size_t at = head + s * head_dim;
+          rotate_head(x + at, out + at, row_of(b, s), rotary_dim, head_dim, options.interleaved);
         }
       }
     }
   }
-
-  std::free(inv_freq);
   return Status::Ok();
 }
 

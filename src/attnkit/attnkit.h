@@ -110,30 +110,117 @@ Status multihead_attention(const float* q, const float* k, const float* v,
                            float* out, const MultiheadShape& shape,
                            const AttentionOptions& options);
 
-/// Shape of a RoPE call: x is [batch, seq_len, num_heads, head_dim].
+/// Memory order of a RoPE input. A rank-3 tensor [batch, seq_len,
+/// num_heads·head_dim] is kBSHD with its last axis split into heads.
+enum class RopeLayout : int {
+  kBSHD = 0,  // [batch, seq_len, num_heads, head_dim]
+  kBHSD = 1,  // [batch, num_heads, seq_len, head_dim], the ONNX 4-D order
+};
+
+/// Shape of a RoPE call.
 struct RopeShape {
   std::size_t batch = 0;
   std::size_t seq_len = 0;
   std::size_t num_heads = 0;
   std::size_t head_dim = 0;
+  RopeLayout layout = RopeLayout::kBSHD;
+};
+
+/// Frequency scaling of the Hugging Face transformers rope utilities
+/// (rope_type "linear", "dynamic", "yarn" and "llama3").
+enum class RopeScalingType : int {
+  kNone = 0,
+  kLinear = 1,      // inv_freq / factor
+  kDynamicNtk = 2,  // base stretched by the current length
+  kYarn = 3,        // per-frequency blend and an attention factor on cos/sin
+  kLlama3 = 4,      // three wavelength bands
+};
+
+/// Parameters of the frequency scaling. Each type reads only its own fields.
+/// The formulas are written in src/rope_frequencies.cpp where they are applied.
+struct RopeScaling {
+  RopeScalingType type = RopeScalingType::kNone;
+  /// Context extension factor (all types), > 0.
+  double factor = 1.0;
+  /// Context length the model was trained with (kDynamicNtk, kYarn, kLlama3).
+  double original_max_positions = 0.0;
+  /// kDynamicNtk: current sequence length L. The base grows only when
+  /// L > original_max_positions.
+  double current_length = 0.0;
+  /// kYarn: rotation counts that bound the blend ramp.
+  double beta_fast = 32.0;
+  double beta_slow = 1.0;
+  /// kYarn: round the ramp bounds outward to integers (the transformers
+  /// default) when set.
+  bool truncate = true;
+  /// kYarn: multiplier of cos and sin. Used when has_attention_factor is set,
+  /// else derived from factor, mscale and mscale_all_dim.
+  double attention_factor = 1.0;
+  bool has_attention_factor = false;
+  /// kYarn: DeepSeek-style mscale keys, where 0 means the key is absent.
+  double mscale = 0.0;
+  double mscale_all_dim = 0.0;
+  /// kLlama3: wavelength band limits, original_max_positions / factor.
+  double low_freq_factor = 1.0;
+  double high_freq_factor = 4.0;
+};
+
+/// Precomputed cos and sin tables that replace the computed angles.
+///
+/// Each row holds `width` values: width = rotary_dim / 2 (the ONNX
+/// RotaryEmbedding form, entry k for pair k) or width = rotary_dim (the
+/// full-width form of Hugging Face's apply_rotary_pos_emb, entry j for output
+/// channel j, so both halves of a row are used as given). When per_token is
+/// false the table has `rows` positions and token (b, s) reads row
+/// position_ids[b, s] or position_offset + s. When it is set, rows must
+/// equal batch·seq_len and token (b, s) reads row b·seq_len + s.
+struct RopeCache {
+  const float* cos = nullptr;
+  const float* sin = nullptr;
+  std::size_t rows = 0;
+  std::size_t width = 0;
+  bool per_token = false;
 };
 
 struct RopeOptions {
-  /// θ of the RoFormer paper (arXiv 2104.09864): pair i turns by
-  /// position · base^(−2i/head_dim).
+  /// θ base of the RoFormer paper (arXiv 2104.09864): pair i turns by
+  /// position · base^(−2i/rotary_dim). Ignored when cache.cos is set.
   double base = 10000.0;
-  /// Pairs are (x[2i], x[2i+1]) when set, (x[i], x[i + head_dim/2]) when not.
+  /// Pairs are (x[2i], x[2i+1]) when set, (x[i], x[i + rotary_dim/2]) when not.
   bool interleaved = true;
   /// Position of the first token; token s sits at position_offset + s.
   std::int64_t position_offset = 0;
+  /// Number of leading channels of each head that are rotated (even). The
+  /// rest are copied unchanged, and 0 means head_dim.
+  std::size_t rotary_dim = 0;
+  /// Optional [batch, seq_len] positions that replace position_offset + s.
+  const std::int32_t* position_ids = nullptr;
+  /// Optional precomputed tables, with cache.cos and cache.sin set together.
+  RopeCache cache;
+  /// Frequency scaling, ignored when cache.cos is set.
+  RopeScaling scaling;
 };
 
 /// Applies rotary position embedding: each pair (a, b) at position m becomes
-/// (a·cos(mθᵢ) − b·sin(mθᵢ), a·sin(mθᵢ) + b·cos(mθᵢ)). Angles are computed
-/// in double and rounded to float once. x and out may be the same buffer.
-/// Returns kInvalidArgument if head_dim is odd or zero.
+/// (a·cos(mθᵢ) − b·sin(mθᵢ), a·sin(mθᵢ) + b·cos(mθᵢ)), times the YaRN
+/// attention factor when there is one. The cos/sin table of each distinct
+/// position is built once per call in double and rounded to float once.
+/// x and out may be the same buffer (in place), or else must not overlap.
+/// Returns kInvalidArgument and leaves `out` untouched on a bad shape or
+/// option, including a position outside the rows of a given cache.
 Status apply_rope(const float* x, float* out, const RopeShape& shape,
                   const RopeOptions& options);
+
+/// Computes the rotary_dim/2 inverse frequencies θᵢ (after scaling) and the
+/// factor that multiplies cos and sin (1 unless the scaling is kYarn).
+Status rope_frequencies(std::size_t rotary_dim, double base, const RopeScaling& scaling,
+                        double* inv_freq, double* attention_factor);
+
+/// Fills cos_cache and sin_cache, each [max_positions, rotary_dim/2], with
+/// attention_factor·cos(p·θᵢ) and attention_factor·sin(p·θᵢ) for positions
+/// p = 0 … max_positions − 1, for use as RopeOptions::cache.
+Status build_rope_cache(float* cos_cache, float* sin_cache, std::size_t max_positions,
+                        std::size_t rotary_dim, double base, const RopeScaling& scaling);
 
 /// Name of the instruction set the kernels were compiled for, for example
 /// "avx512bw", "avx2" or "wasm-simd128".

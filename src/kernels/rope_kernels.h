@@ -20,15 +20,18 @@ struct SwapPairsPattern {
   }
 };
 
-// Rotates adjacent pairs (x[2i], x[2i+1]) of one head.
-// cos_pairs: [head_dim], cos φᵢ repeated for both lanes of pair i.
-// sin_signed: [head_dim], (−sin φᵢ, +sin φᵢ) for pair i.
-// x and out: [head_dim]; they may be the same buffer.
+// Rotates adjacent pairs (x[2i], x[2i+1]) of the first rotary_dim channels
+// of one head:
+//   out[2i]     = x[2i]·cos_pairs[2i]     + x[2i+1]·sin_signed[2i]
+//   out[2i + 1] = x[2i+1]·cos_pairs[2i+1] + x[2i]·sin_signed[2i+1]
+// cos_pairs: [rotary_dim], cos φᵢ for both lanes of pair i.
+// sin_signed: [rotary_dim], (−sin φᵢ, +sin φᵢ) for pair i.
+// x and out: [rotary_dim], and they may be the same buffer.
 inline void rope_interleaved(const float* x, float* out, const float* cos_pairs,
-                             const float* sin_signed, std::size_t head_dim) {
+                             const float* sin_signed, std::size_t rotary_dim) {
   constexpr auto swap_pairs =
       xsimd::make_batch_constant<xsimd::batch<std::uint32_t, Arch>, SwapPairsPattern>();
-  const std::size_t n_vec = round_down_to_lanes(head_dim);
+  const std::size_t n_vec = round_down_to_lanes(rotary_dim);
 
   // Lane counts are even, so every vector starts on a pair boundary.
   for (std::size_t i = 0; i < n_vec; i += kLanes) {
@@ -39,7 +42,7 @@ inline void rope_interleaved(const float* x, float* out, const float* cos_pairs,
     vout.store_unaligned(out + i);
   }
 
-  for (std::size_t i = n_vec; i < head_dim; i += 2) {
+  for (std::size_t i = n_vec; i < rotary_dim; i += 2) {
     const float a = x[i];
     const float b = x[i + 1];
     out[i] = a * cos_pairs[i] + b * sin_signed[i];
@@ -47,26 +50,33 @@ inline void rope_interleaved(const float* x, float* out, const float* cos_pairs,
   }
 }
 
-// Rotates split-half pairs (x[i], x[i + half]) of one head, half = head_dim / 2.
-// cos_half, sin_half: [half]. x and out: [head_dim]; they may be the same buffer.
-inline void rope_split_half(const float* x, float* out, const float* cos_half,
-                            const float* sin_half, std::size_t half) {
+// Rotates split-half pairs (x[i], x[i + half]) of one head, half = rotary_dim / 2:
+//   out[i]        = x[i]·cos_row[i]               − x[i + half]·sin_row[i]
+//   out[i + half] = x[i + half]·cos_row[i + half] + x[i]·sin_row[i + half]
+// cos_row, sin_row: [2·half]. For RoPE both halves of a row hold the same
+// values, but full-width tables (Hugging Face's cos/sin layout, for example
+// 2-D vision RoPE) may give the second half its own angles. x and out:
+// [2·half], and they may be the same buffer.
+inline void rope_split_half(const float* x, float* out, const float* cos_row,
+                            const float* sin_row, std::size_t half) {
   const std::size_t n_vec = round_down_to_lanes(half);
 
   for (std::size_t i = 0; i < n_vec; i += kLanes) {
     const Batch va = Batch::load_unaligned(x + i);
     const Batch vb = Batch::load_unaligned(x + half + i);
-    const Batch vc = Batch::load_unaligned(cos_half + i);
-    const Batch vs = Batch::load_unaligned(sin_half + i);
-    xsimd::fms(va, vc, vb * vs).store_unaligned(out + i);
-    xsimd::fma(va, vs, vb * vc).store_unaligned(out + half + i);
+    const Batch vout_a = xsimd::fms(va, Batch::load_unaligned(cos_row + i),
+                                    vb * Batch::load_unaligned(sin_row + i));
+    const Batch vout_b = xsimd::fma(vb, Batch::load_unaligned(cos_row + half + i),
+                                    va * Batch::load_unaligned(sin_row + half + i));
+    vout_a.store_unaligned(out + i);
+    vout_b.store_unaligned(out + half + i);
   }
 
   for (std::size_t i = n_vec; i < half; ++i) {
     const float a = x[i];
     const float b = x[half + i];
-    out[i] = a * cos_half[i] - b * sin_half[i];
-    out[half + i] = a * sin_half[i] + b * cos_half[i];
+    out[i] = a * cos_row[i] - b * sin_row[i];
+    out[half + i] = b * cos_row[half + i] + a * sin_row[half + i];
   }
 }
 

@@ -126,7 +126,7 @@ describe('rope errors', () => {
   });
 
   test('wrong rank', () => {
-    expectError(() => ak.rope(t([2, 4])), RangeError, /rope: x must have rank 4, got rank 2/);
+    expectError(() => ak.rope(t([2, 4])), RangeError, /rope: x must have rank 3 or 4, got rank 2/);
   });
 
   test('bad options', () => {

@@ -90,4 +90,48 @@ inline std::vector<double> rope(const std::vector<float>& x, std::size_t batch, 
   return out;
 }
 
+// RoPE over x in [batch, seq, heads, dim] (bhsd = false) or
+// [batch, heads, seq, dim] (bhsd = true), written as Hugging Face's
+// out = x·cos + rotate(x)·sin on the first rotary_dim channels. position(b, s)
+// gives each token's position; inv_freq has rotary_dim/2 entries and
+// attention_factor multiplies cos and sin.
+template <class PositionFn>
+std::vector<double> rope_general(const std::vector<float>& x, std::size_t batch, std::size_t seq,
+                                 std::size_t heads, std::size_t dim, bool bhsd,
+                                 std::size_t rotary_dim, bool interleaved,
+                                 const std::vector<double>& inv_freq, double attention_factor,
+                                 PositionFn position) {
+  std::vector<double> out(x.begin(), x.end());
+  const std::size_t half = rotary_dim / 2;
+  for (std::size_t b = 0; b < batch; ++b) {
+    for (std::size_t s = 0; s < seq; ++s) {
+      const double p = static_cast<double>(position(b, s));
+      for (std::size_t h = 0; h < heads; ++h) {
+        const std::size_t at = bhsd ? ((b * heads + h) * seq + s) * dim : ((b * seq + s) * heads + h) * dim;
+        for (std::size_t j = 0; j < rotary_dim; ++j) {
+          const std::size_t pair = interleaved ? j / 2 : j % half;
+          double rotated;
+          if (interleaved) {
+            rotated = j % 2 == 0 ? -static_cast<double>(x[at + j + 1]) : x[at + j - 1];
+          } else {
+            rotated = j < half ? -static_cast<double>(x[at + j + half]) : x[at + j - half];
+          }
+          const double angle = p * inv_freq[pair];
+          out[at + j] = attention_factor * (x[at + j] * std::cos(angle) + rotated * std::sin(angle));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// Unscaled inverse frequencies base^(−2i/rotary_dim).
+inline std::vector<double> rope_inv_freq(std::size_t rotary_dim, double base) {
+  std::vector<double> inv_freq(rotary_dim / 2);
+  for (std::size_t i = 0; i < inv_freq.size(); ++i) {
+    inv_freq[i] = 1.0 / std::pow(base, 2.0 * static_cast<double>(i) / static_cast<double>(rotary_dim));
+  }
+  return inv_freq;
+}
+
 }  // namespace reference

@@ -90,6 +90,112 @@ export function ropeReference(x, { batch, seq, heads, dim, base = 10000, interle
   return out;
 }
 
+/**
+ * Inverse frequencies θᵢ, i < rotaryDim/2, and the cos/sin multiplier of a
+ * RoPE scaling config, in float64. Written from the definitions of the
+ * Hugging Face transformers rope types (linear, dynamic, yarn, llama3).
+ */
+export function ropeFrequenciesReference(rotaryDim, base = 10000, scaling = null) {
+  const half = rotaryDim / 2;
+  const type = scaling ? scaling.type : 'none';
+  let b = base;
+  if (type === 'ntk') {
+    const length = Math.max(scaling.currentLength, scaling.originalMaxPositions);
+    const grow = (scaling.factor * length) / scaling.originalMaxPositions - (scaling.factor - 1);
+    b = base * grow ** (rotaryDim / (rotaryDim - 2));
+  }
+  const plain = Array.from({ length: half }, (_, i) => 1 / b ** ((2 * i) / rotaryDim));
+  let invFreq = plain;
+  let attentionFactor = 1;
+
+  if (type === 'linear') invFreq = plain.map((f) => f / scaling.factor);
+
+  if (type === 'yarn') {
+    const { factor, originalMaxPositions: maxPos, betaFast = 32, betaSlow = 1, truncate = true } = scaling;
+    // Channel where the frequency makes `turns` full turns over maxPos positions.
+    const channel = (turns) => (rotaryDim * Math.log(maxPos / (turns * 2 * Math.PI))) / (2 * Math.log(base));
+    let lo = channel(betaFast);
+    let hi = channel(betaSlow);
+    if (truncate) {
+      lo = Math.floor(lo);
+      hi = Math.ceil(hi);
+    }
+    lo = Math.max(lo, 0);
+    hi = Math.min(hi, rotaryDim - 1);
+    if (lo === hi) hi += 0.001;
+    invFreq = plain.map((f, i) => {
+      const w = Math.min(1, Math.max(0, (i - lo) / (hi - lo)));
+      return (f / factor) * w + f * (1 - w);
+    });
+    const m = (s, k) => (s <= 1 ? 1 : 0.1 * k * Math.log(s) + 1);
+    if (scaling.attentionFactor !== undefined) attentionFactor = scaling.attentionFactor;
+    else if (scaling.mscale && scaling.mscaleAllDim) attentionFactor = m(factor, scaling.mscale) / m(factor, scaling.mscaleAllDim);
+    else attentionFactor = m(factor, 1);
+  }
+
+  if (type === 'llama3') {
+    const { factor, lowFreqFactor, highFreqFactor, originalMaxPositions: old } = scaling;
+    invFreq = plain.map((f) => {
+      const wavelength = (2 * Math.PI) / f;
+      if (wavelength < old / highFreqFactor) return f;
+      if (wavelength > old / lowFreqFactor) return f / factor;
+      const t = (old / wavelength - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+      return (1 - t) * (f / factor) + t * f;
+    });
+  }
+  return { invFreq, attentionFactor };
+}
+
+/**
+ * General RoPE in float64, written as Hugging Face's
+ * out = x·cos + rotate(x)·sin over full-width rows, with
+ * rotate_half(x)[j] = −x[j + r/2] (j < r/2), x[j − r/2] (j ≥ r/2) and the
+ * interleaved rotate(x)[2i] = −x[2i+1], rotate(x)[2i+1] = x[2i].
+ *
+ * x is (batch, seq, heads, dim) for layout 'bshd' or (batch, heads, seq, dim)
+ * for 'bhsd'. rowFor(b, s) returns { cos, sin } of length rotaryDim, the
+ * multiplier of channel j in entry j; by default it is built from
+ * positions (a function (b, s) → position), invFreq and attentionFactor.
+ */
+export function ropeGeneralReference(x, options) {
+  const { batch, seq, heads, dim, layout = 'bshd', interleaved = true } = options;
+  const rotaryDim = options.rotaryDim ?? dim;
+  const half = rotaryDim / 2;
+  const { invFreq, attentionFactor } = options.invFreq
+    ? { invFreq: options.invFreq, attentionFactor: options.attentionFactor ?? 1 }
+    : ropeFrequenciesReference(rotaryDim, options.base ?? 10000, options.scaling ?? null);
+  const positionOf = options.positions ?? ((b, s) => s);
+  const pairOf = (j) => (interleaved ? Math.floor(j / 2) : j % half);
+  const defaultRow = (b, s) => {
+    const p = positionOf(b, s);
+    const cos = [];
+    const sin = [];
+    for (let j = 0; j < rotaryDim; j += 1) {
+      cos.push(attentionFactor * Math.cos(p * invFreq[pairOf(j)]));
+      sin.push(attentionFactor * Math.sin(p * invFreq[pairOf(j)]));
+    }
+    return { cos, sin };
+  };
+  const rowFor = options.rowFor ?? defaultRow;
+
+  const out = Float64Array.from(x);
+  for (let b = 0; b < batch; b += 1) {
+    for (let s = 0; s < seq; s += 1) {
+      const { cos, sin } = rowFor(b, s);
+      for (let h = 0; h < heads; h += 1) {
+        const at = layout === 'bshd' ? ((b * seq + s) * heads + h) * dim : ((b * heads + h) * seq + s) * dim;
+        for (let j = 0; j < rotaryDim; j += 1) {
+          let rotated;
+          if (interleaved) rotated = j % 2 === 0 ? -x[at + j + 1] : x[at + j - 1];
+          else rotated = j < half ? -x[at + j + half] : x[at + j - half];
+          out[at + j] = x[at + j] * cos[j] + rotated * sin[j];
+        }
+      }
+    }
+  }
+  return out;
+}
+
 /** Seeded uniform floats in [lo, hi) from a 32-bit xorshift generator. */
 export function seededFloats(n, seed, lo = -1, hi = 1) {
   let state = seed >>> 0 || 1;

@@ -1,38 +1,188 @@
-// The RoPE operation of the public API.
+// The RoPE operations of the public API: ak.rope and ak.ropeCache.
 import { callWithHeap } from '../heap.js';
 import { booleanOption, checkOptionKeys, numberOption } from '../options.js';
-import { Tensor, checkTensor, formatDims } from '../tensor.js';
-import { requirePositive, requireRank } from './shape-checks.js';
+import { Tensor, checkTensor, describe, formatDims } from '../tensor.js';
+import { cacheLayout, positionIdsArray, scalingArgs } from './rope-options.js';
+import { requireRank } from './shape-checks.js';
+
+const ROPE_OPTIONS = [
+  'base',
+  'interleaved',
+  'positionOffset',
+  'positionIds',
+  'layout',
+  'numHeads',
+  'rotaryDim',
+  'cosCache',
+  'sinCache',
+  'scaling',
+  'inPlace',
+];
+
+// Values of attnkit::RopeLayout.
+const LAYOUTS = { bshd: 0, bhsd: 1 };
+
+// Returns { batch, seqLen, numHeads, headDim, layout } of x from its rank and
+// the layout and numHeads options.
+function ropeShape(op, x, opts) {
+  requireRank(op, 'x', x, [3, 4]);
+  const layout = opts.layout ?? 'bshd';
+  if (typeof layout !== 'string') {
+    throw new TypeError(`${op}: layout must be 'bshd' or 'bhsd', got ${describe(layout)}`);
+  }
+  if (!Object.hasOwn(LAYOUTS, layout)) {
+    throw new RangeError(`${op}: layout must be 'bshd' or 'bhsd', got '${layout}'`);
+  }
+  const numHeads = numberOption(op, opts, 'numHeads', undefined, { positive: true, integer: true });
+
+  if (x.dims.length === 3) {
+    if (layout !== 'bshd') {
+      throw new RangeError(`${op}: layout '${layout}' needs a rank-4 x; a rank-3 x is (batch, seq, heads·headDim)`);
+    }
+    if (numHeads === undefined) {
+      throw new TypeError(`${op}: numHeads is required for a rank-3 x (batch, seq, heads·headDim), dims ${formatDims(x.dims)}`);
+    }
+    const [batch, seqLen, hidden] = x.dims;
+    if (hidden % numHeads !== 0) {
+      throw new RangeError(`${op}: x's last dim ${hidden} is not divisible by numHeads ${numHeads} (dims ${formatDims(x.dims)})`);
+    }
+    return { batch, seqLen, numHeads, headDim: hidden / numHeads, layout: LAYOUTS.bshd };
+  }
+
+  const [batch, second, third, headDim] = x.dims;
+  const [seqLen, heads] = layout === 'bshd' ? [second, third] : [third, second];
+  if (numHeads !== undefined && numHeads !== heads) {
+    throw new RangeError(`${op}: numHeads is ${numHeads}, but x dims ${formatDims(x.dims)} in layout '${layout}' have ${heads} heads`);
+  }
+  return { batch, seqLen, numHeads: heads, headDim, layout: LAYOUTS[layout] };
+}
+
+// Returns the rotated width: rotaryDim, or headDim when it is not given.
+function rotaryWidth(op, opts, headDim, dims) {
+  if (headDim === 0 || headDim % 2 !== 0) {
+    throw new RangeError(`${op}: headDim must be even and positive, got ${headDim} in dims ${formatDims(dims)}`);
+  }
+  const rotaryDim = numberOption(op, opts, 'rotaryDim', headDim, { positive: true, integer: true });
+  if (rotaryDim % 2 !== 0) {
+    throw new RangeError(`${op}: rotaryDim must be even, got ${rotaryDim}`);
+  }
+  if (rotaryDim > headDim) {
+    throw new RangeError(`${op}: rotaryDim (${rotaryDim}) must not exceed headDim (${headDim})`);
+  }
+  return rotaryDim;
+}
+
+// Returns the Float32Array view of an Int32Array's bytes, so the ids travel
+// through the float heap copy unchanged: TypedArray.prototype.set copies the
+// bytes verbatim when source and target have the same element type.
+function int32AsFloat32(ids) {
+  return new Float32Array(ids.buffer, ids.byteOffset, ids.length);
+}
 
 /** Returns the RoPE operations bound to an instantiated module. */
 export function ropeOps(module) {
   /**
-   * Rotary position embedding of x (batch, seq, heads, headDim): pair i of
-   * the token at position m turns by m·base^(−2i/headDim).
+   * Rotary position embedding of x. See RopeOptions in attnkit.d.ts for the
+   * layouts, positions, caches and scaling types.
    */
   function rope(x, options) {
     const op = 'rope';
-    const opts = checkOptionKeys(op, options, ['base', 'interleaved', 'positionOffset']);
-    const base = numberOption(op, opts, 'base', 10000, { positive: true });
+    const opts = checkOptionKeys(op, options, ROPE_OPTIONS);
     const interleaved = booleanOption(op, opts, 'interleaved', true);
-    const positionOffset = numberOption(op, opts, 'positionOffset', 0, { integer: true });
+    const inPlace = booleanOption(op, opts, 'inPlace', false);
     checkTensor(op, 'x', x);
-    requireRank(op, 'x', x, [4]);
-    const [batch, seqLen, numHeads, headDim] = x.dims;
-    requirePositive(op, 'x', x.dims, 0, 'batch');
-    requirePositive(op, 'x', x.dims, 2, 'heads');
-    if (headDim === 0 || headDim % 2 !== 0) {
-      throw new RangeError(`${op}: headDim must be even and positive, got ${headDim} in dims ${formatDims(x.dims)}`);
-    }
+    const { batch, seqLen, numHeads, headDim, layout } = ropeShape(op, x, opts);
+    const rotaryDim = rotaryWidth(op, opts, headDim, x.dims);
+
+    const positionOffset = numberOption(op, opts, 'positionOffset', 0, { integer: true });
     if (Math.abs(positionOffset) > 2 ** 53 - 1 - seqLen) {
       throw new RangeError(`${op}: positionOffset must be a safe integer, got ${positionOffset}`);
     }
+    let ids = null;
+    if (opts.positionIds !== undefined) {
+      if (opts.positionOffset !== undefined) {
+        throw new TypeError(`${op}: positionIds and positionOffset cannot be combined; positionIds gives every position`);
+      }
+      ids = positionIdsArray(op, opts.positionIds, batch, seqLen);
+    }
 
-    const [out] = callWithHeap(module, op, [x.data], [x.data.length], ([xp], [outPtr]) =>
-      module.rope(xp, outPtr, { batch, seqLen, numHeads, headDim, base, interleaved, positionOffset }),
-    );
-    return new Tensor(out, [...x.dims]);
+    let cache = { rows: 0, width: 0, perToken: false };
+    const hasCache = opts.cosCache !== undefined || opts.sinCache !== undefined;
+    if (hasCache) {
+      if (opts.base !== undefined || opts.scaling !== undefined) {
+        throw new TypeError(
+          `${op}: base and scaling cannot be combined with cosCache/sinCache, which already contain the angles; pass them to ropeCache instead`,
+        );
+      }
+      cache = cacheLayout(op, opts.cosCache, opts.sinCache, { batch, seqLen, rotaryDim });
+    }
+    const base = numberOption(op, opts, 'base', 10000, { positive: true });
+    const scaling = scalingArgs(op, opts.scaling);
+
+    const inputs = [x.data, hasCache ? opts.cosCache.data : null, hasCache ? opts.sinCache.data : null];
+    inputs.push(ids ? int32AsFloat32(ids) : null);
+    const size = x.data.length;
+    const outputs = callWithHeap(module, op, inputs, inPlace ? [] : [size], ([xp, cosp, sinp, idsp], outPtrs) => {
+      const status = module.rope(xp, inPlace ? xp : outPtrs[0], {
+        batch,
+        seqLen,
+        numHeads,
+        headDim,
+        layout,
+        rotaryDim,
+        base,
+        interleaved,
+        positionOffset,
+        positionIds: idsp,
+        cosCache: cosp,
+        sinCache: sinp,
+        cacheRows: cache.rows,
+        cacheWidth: cache.width,
+        cachePerToken: cache.perToken,
+        scaling,
+      });
+      // In place: copy the result back before callWithHeap frees the buffer,
+      // unless x.data already is that WebAssembly memory and was not copied.
+      if (!status && inPlace) {
+        const data = x.data;
+        const resident = data.buffer === module.HEAPF32.buffer && data.byteOffset === xp;
+        if (!resident) data.set(module.HEAPF32.subarray(xp >>> 2, (xp >>> 2) + size));
+      }
+      return status;
+    });
+    return inPlace ? x : new Tensor(outputs[0], [...x.dims]);
   }
 
-  return { rope };
+  /**
+   * Builds cos and sin tables [maxPositions, rotaryDim/2] once, for reuse
+   * as rope's cosCache and sinCache.
+   */
+  function ropeCache(options) {
+    const op = 'ropeCache';
+    if (options === undefined) {
+      throw new TypeError(`${op}: options { maxPositions, rotaryDim } are required`);
+    }
+    const opts = checkOptionKeys(op, options, ['maxPositions', 'rotaryDim', 'base', 'scaling']);
+    for (const key of ['maxPositions', 'rotaryDim']) {
+      if (opts[key] === undefined) throw new TypeError(`${op}: ${key} is required`);
+    }
+    const maxPositions = numberOption(op, opts, 'maxPositions', 0, { positive: true, integer: true });
+    const rotaryDim = numberOption(op, opts, 'rotaryDim', 0, { positive: true, integer: true });
+    if (rotaryDim % 2 !== 0) {
+      throw new RangeError(`${op}: rotaryDim must be even, got ${rotaryDim}`);
+    }
+    const base = numberOption(op, opts, 'base', 10000, { positive: true });
+    const scaling = scalingArgs(op, opts.scaling);
+
+    const size = maxPositions * (rotaryDim / 2);
+    const [cos, sin] = callWithHeap(module, op, [], [size, size], (_, [cosp, sinp]) => {
+      const status = module.ropeCache(cosp, sinp, { maxPositions, rotaryDim, base, scaling });
+      // The C++ messages start with "rope:"; report them under this function's name.
+      return status && { ...status, message: status.message.replace(/^rope: /, '') };
+    });
+    const dims = [maxPositions, rotaryDim / 2];
+    return { cosCache: new Tensor(cos, dims), sinCache: new Tensor(sin, dims) };
+  }
+
+  return { rope, ropeCache };
 }
