@@ -21,13 +21,13 @@ function showFatal(message) {
   console.error(`attnkit demo: ${message}`);
 }
 
-// Threads the worker asks for: the CPU count that the browser reports, at
+// Number of threads the worker requests: the CPU count that the browser reports, at
 // most 4, and 1 when the page is not cross-origin isolated.
 const WORKER_THREADS = window.crossOriginIsolated ? Math.min(navigator.hardwareConcurrency || 1, 4) : 1;
 
 // Formats the worker's thread count. info.threads is the number of threads
 // of the loaded build, or a string with the reason why threads are
-// unavailable; info.threadsFallback, when set, says why fewer threads run
+// unavailable; info.threadsFallback, when set, gives the reason why fewer threads run
 // than requested. Builds without threads have no info.threads.
 function describeThreads(info) {
   if (!info.hasThreads) return '1 (threaded build not available)';
