@@ -125,6 +125,11 @@ describe('rope errors', () => {
     expectError(() => ak.rope(t([1, 2, 1, 3])), RangeError, /rope: headDim must be even and positive, got 3 in dims \[1, 2, 1, 3\]/);
   });
 
+  test('zero batch or heads', () => {
+    expectError(() => ak.rope(t([0, 2, 1, 4])), RangeError, /rope: batch and heads of x must be positive, got dims \[0, 2, 1, 4\]/);
+    expectError(() => ak.rope(t([1, 2, 0, 4])), RangeError, /rope: batch and heads of x must be positive/);
+  });
+
   test('wrong rank', () => {
     expectError(() => ak.rope(t([2, 4])), RangeError, /rope: x must have rank 3 or 4, got rank 2/);
   });

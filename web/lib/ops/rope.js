@@ -92,6 +92,9 @@ export function ropeOps(module) {
     const inPlace = booleanOption(op, opts, 'inPlace', false);
     checkTensor(op, 'x', x);
     const { batch, seqLen, numHeads, headDim, layout } = ropeShape(op, x, opts);
+    if (batch === 0 || numHeads === 0) {
+      throw new RangeError(`${op}: batch and heads of x must be positive, got dims ${formatDims(x.dims)}`);
+    }
     const rotaryDim = rotaryWidth(op, opts, headDim, x.dims);
 
     const positionOffset = numberOption(op, opts, 'positionOffset', 0, { integer: true });
