@@ -8,10 +8,12 @@ import { fileURLToPath } from 'node:url';
 
 // Demangled function names (from the name section kept by
 // --profiling-funcs) whose bodies hold each kernel after inlining: the C++
-// entry point or the Embind wrapper it was inlined into.
+// entry point or the Embind wrapper it was inlined into. The GEMM of the
+// output projection stays a function of its own once several entry points
+// call it, so it counts for multiheadAttention.
 const KERNEL_FUNCTIONS = {
   attention: /(attnkit::scaled_dot_product_attention|::attention)\(/,
-  multiheadAttention: /multihead_attention\(/,
+  multiheadAttention: /(multihead_attention|kernels::gemm_packed)\(/,
   rope: /(attnkit::apply_rope|::rope)\(/,
 };
 

@@ -60,3 +60,102 @@ Status multihead_attention(const float* q, const float* k, const float* v,
 }
 
 }  // namespace attnkit
+
+namespace attnkit {
+namespace {
+
+// Computes y [rows, n] = x [rows, k] · wᵀ + bias for w [n, k].
+bool linear(const float* x, std::size_t rows, std::size_t k, const float* w, std::size_t n,
+            const float* bias, float* y) {
+  detail::FloatBuffer packed(kernels::packed_panels_floats(n, k));
+  if (!packed) {
+    return false;
+  }
+  kernels::pack_transposed_panels(w, n, k, packed.get());
+  kernels::gemm_packed(x, rows, k, packed.get(), n, bias, y);
+  return true;
+}
+
+}  // namespace
+
+Status multihead_attention_forward(const float* query, const float* key, const float* value,
+                                   const MultiheadForwardWeights& weights, float* out,
+                                   float* weights_out, const MultiheadForwardShape& shape,
+                                   const AttentionOptions& options) {
+  const std::string prefix = "multiheadAttentionForward: ";
+  const std::size_t embed = shape.embed_dim;
+  if (shape.batch == 0 || shape.num_heads == 0 || embed == 0) {
+    return Status::InvalidArgument(prefix + "batch, numHeads and embedDim must be positive");
+  }
+  if (embed % shape.num_heads != 0) {
+    return Status::InvalidArgument(prefix + "embedDim (" + std::to_string(embed) +
+                                   ") must be divisible by numHeads (" +
+                                   std::to_string(shape.num_heads) + ")");
+  }
+  std::size_t q_size = 0;
+  std::size_t kv_size = 0;
+  std::size_t weight_size = 0;
+  if (!detail::checked_product({shape.batch, shape.q_seq_len, embed}, &q_size) ||
+      !detail::checked_product({shape.batch, shape.kv_seq_len, embed}, &kv_size) ||
+      !detail::checked_product({3, embed, embed}, &weight_size)) {
+    return Status::OutOfRange(prefix + "tensor sizes exceed 2^29 elements");
+  }
+  if (!weights.in_proj_weight || !weights.out_proj_weight) {
+    return Status::InvalidArgument(prefix + "inProjWeight and outProjWeight are required");
+  }
+  if ((q_size > 0 && (!query || !out)) || (kv_size > 0 && (!key || !value))) {
+    return Status::InvalidArgument(prefix + "null data pointer");
+  }
+
+  detail::FloatBuffer q_proj(q_size);
+  detail::FloatBuffer k_proj(kv_size);
+  detail::FloatBuffer v_proj(kv_size);
+  detail::FloatBuffer concat(q_size);
+  if (!q_proj || !k_proj || !v_proj || !concat) {
+    return Status::ResourceExhausted(prefix + "could not allocate " +
+                                     std::to_string((3 * q_size + 2 * kv_size) * sizeof(float)) +
+                                     " bytes");
+  }
+
+  // The packed rows [0, E), [E, 2E) and [2E, 3E) project q, k and v.
+  const float* w = weights.in_proj_weight;
+  const float* b = weights.in_proj_bias;
+  const std::size_t block = embed * embed;
+  if (!linear(query, shape.batch * shape.q_seq_len, embed, w, embed, b, q_proj.get()) ||
+      !linear(key, shape.batch * shape.kv_seq_len, embed, w + block, embed, b ? b + embed : nullptr,
+              k_proj.get()) ||
+      !linear(value, shape.batch * shape.kv_seq_len, embed, w + 2 * block, embed,
+              b ? b + 2 * embed : nullptr, v_proj.get())) {
+    return Status::ResourceExhausted(prefix + "could not allocate the packed weights");
+  }
+
+  // The projections are [batch, seq, heads, head_dim], the kBSHD layout, and
+  // the heads land side by side in concat [batch, q_seq_len, E].
+  AttentionShape attention_shape;
+  attention_shape.batch = shape.batch;
+  attention_shape.num_heads = shape.num_heads;
+  attention_shape.num_kv_heads = shape.num_heads;
+  attention_shape.q_seq_len = shape.q_seq_len;
+  attention_shape.kv_seq_len = shape.kv_seq_len;
+  attention_shape.head_dim = embed / shape.num_heads;
+  attention_shape.v_head_dim = embed / shape.num_heads;
+  attention_shape.layout = AttentionLayout::kBSHD;
+  attention_shape.out_layout = AttentionLayout::kBSHD;
+  AttentionExtras extras;
+  extras.scores = weights_out;
+  extras.scores_mode = ScoreOutputMode::kSoftmax;
+  Status status = scaled_dot_product_attention(q_proj.get(), k_proj.get(), v_proj.get(),
+                                               concat.get(), attention_shape, options, extras);
+  if (!status.ok()) {
+    status.message.replace(0, status.message.find(':'), "multiheadAttentionForward");
+    return status;
+  }
+
+  if (!linear(concat.get(), shape.batch * shape.q_seq_len, embed, weights.out_proj_weight, embed,
+              weights.out_proj_bias, out)) {
+    return Status::ResourceExhausted(prefix + "could not allocate the packed weights");
+  }
+  return Status::Ok();
+}
+
+}  // namespace attnkit

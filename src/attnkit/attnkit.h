@@ -67,28 +67,101 @@ struct AttentionShape {
   AttentionLayout out_layout = AttentionLayout::kBHSD;
 };
 
+/// Alignment of the causal mask: query row i (0-based within the call) may
+/// attend key j (0-based over past and new keys) when j <= i + offset.
+enum class CausalAlignment : int {
+  kNone = 0,
+  /// The ONNX Attention rule: offset = past_seq_len when a past cache is
+  /// given, else nonpad_kv_seqlen[b] − q_seq_len when that is given, else 0.
+  kOnnx = 1,
+  /// offset = 0, PyTorch's is_causal: query i attends to keys 0..i.
+  kTopLeft = 2,
+  /// offset = T − q_seq_len, where T is nonpad_kv_seqlen[b] when given and
+  /// past_seq_len + kv_seq_len otherwise, so the last query attends to every key.
+  kBottomRight = 3,
+};
+
+/// Element type of AttentionOptions::mask.
+enum class MaskType : int {
+  kNone = 0,
+  kBool = 1,   // uint8: nonzero = attend, 0 = blocked
+  kFloat = 2,  // float added to the scores; −inf blocks the key
+};
+
+/// Stage of the scores that AttentionExtras::scores receives.
+enum class ScoreOutputMode : int {
+  kScaled = 0,      // scale·Q·Kᵀ
+  kSoftcapped = 1,  // after the softcap (equal to kScaled without one)
+  kBiased = 2,      // after the softcap and the mask, −inf at blocked keys
+  kSoftmax = 3,     // the softmax probabilities; zero rows where every key is blocked
+};
+
 struct AttentionOptions {
   /// Multiplier of Q·Kᵀ; used only when has_scale is set, otherwise the
   /// scale is 1/sqrt(head_dim).
   float scale = 0.0f;
   bool has_scale = false;
+  /// When > 0, scores become softcap·tanh(scores/softcap) before the mask is
+  /// added. 0 turns it off; negative or non-finite values are rejected.
+  float softcap = 0.0f;
+  CausalAlignment causal = CausalAlignment::kNone;
+  /// Mask of rank 2 to 4, broadcast numpy-style (aligned from the right)
+  /// against [batch, num_heads, q_seq_len, T], T = past_seq_len + kv_seq_len.
+  /// Each dim equals the target dim or 1. The last dim may also lie between
+  /// 2 and T − 1; keys past its end are then blocked (ONNX opset 24).
+  const void* mask = nullptr;
+  MaskType mask_type = MaskType::kNone;
+  std::size_t mask_rank = 0;
+  std::size_t mask_dims[4] = {0, 0, 0, 0};
+  /// [batch] valid key counts or null: in batch b, keys j >= nonpad[b] are
+  /// blocked. Each value lies in [0, T]. Cannot be combined with a past cache.
+  const std::int64_t* nonpad_kv_seqlen = nullptr;
 };
 
-/// Computes softmax(Q·Kᵀ·scale)·V for each batch and head.
+/// KV-cache inputs and the optional outputs of scaled_dot_product_attention.
+/// Every tensor here is [batch, heads, seq, dim] whatever the shape's layout.
+struct AttentionExtras {
+  /// [batch, num_kv_heads, past_seq_len, head_dim] and
+  /// [batch, num_kv_heads, past_seq_len, v_head_dim]; both or neither.
+  const float* past_key = nullptr;
+  const float* past_value = nullptr;
+  std::size_t past_seq_len = 0;
+  /// Receive concat(past, new) along the sequence axis:
+  /// [batch, num_kv_heads, T, head_dim] and [batch, num_kv_heads, T, v_head_dim].
+  /// Either may be null; a past cache then uses scratch memory.
+  float* present_key = nullptr;
+  float* present_value = nullptr;
+  /// Receives [batch, num_heads, q_seq_len, T] at the stage scores_mode names,
+  /// or null.
+  float* scores = nullptr;
+  ScoreOutputMode scores_mode = ScoreOutputMode::kScaled;
+};
+
+/// Computes softmax(Q·Kᵀ·scale + bias)·V for each batch and head.
 ///
 /// Query head h reads key/value head h / (num_heads / num_kv_heads), so
 /// num_kv_heads must divide num_heads. The softmax subtracts the row maximum
 /// and runs as an online softmax over key blocks, so no [q_seq_len,
-/// kv_seq_len] score matrix is stored. A query row with no keys
-/// (kv_seq_len == 0) returns zeros. A key whose weight is exactly zero adds
-/// nothing, even when its value row contains NaN.
+/// kv_seq_len] score matrix is stored (unless extras.scores requests one),
+/// and key blocks that the causal frontier, nonpad_kv_seqlen or a short mask
+/// block for every row are skipped. A query row whose keys are all blocked,
+/// or with no keys at all, returns zeros. Blocked keys never contribute, even
+/// when their rows contain NaN; NaN in an attended key or value propagates.
 /// Agrees with a float64 reference within 1e-6 + 1e-5·|ref| per element on
 /// the shapes in tests/cpp/attention_test.cpp.
-/// Returns kInvalidArgument and leaves `out` untouched on a bad shape.
+/// Returns kInvalidArgument and leaves `out` untouched on a bad shape or
+/// option.
 Status scaled_dot_product_attention(const float* q, const float* k,
                                     const float* v, float* out,
                                     const AttentionShape& shape,
                                     const AttentionOptions& options);
+
+/// Same, with a KV cache and the optional present and score outputs.
+Status scaled_dot_product_attention(const float* q, const float* k,
+                                    const float* v, float* out,
+                                    const AttentionShape& shape,
+                                    const AttentionOptions& options,
+                                    const AttentionExtras& extras);
 
 /// Shape of a multi-head attention call with already projected inputs.
 /// q, k and v are [batch, num_heads, seq, head_dim] (q_seq_len for q,
@@ -109,6 +182,40 @@ Status multihead_attention(const float* q, const float* k, const float* v,
                            const float* o_weight, const float* o_bias,
                            float* out, const MultiheadShape& shape,
                            const AttentionOptions& options);
+
+/// Shape of multihead_attention_forward: query is [batch, q_seq_len,
+/// embed_dim], key and value are [batch, kv_seq_len, embed_dim], and
+/// num_heads divides embed_dim.
+struct MultiheadForwardShape {
+  std::size_t batch = 0;
+  std::size_t num_heads = 0;
+  std::size_t q_seq_len = 0;
+  std::size_t kv_seq_len = 0;
+  std::size_t embed_dim = 0;
+};
+
+/// Packed weights as torch.nn.MultiheadAttention stores them.
+struct MultiheadForwardWeights {
+  const float* in_proj_weight = nullptr;   // [3·E, E]: rows for q, then k, then v
+  const float* in_proj_bias = nullptr;     // [3·E] or null
+  const float* out_proj_weight = nullptr;  // [E, E]
+  const float* out_proj_bias = nullptr;    // [E] or null
+};
+
+/// Computes what torch.nn.functional.multi_head_attention_forward computes
+/// for batch-first inputs without dropout: q = query·W_qᵀ + b_q (likewise k
+/// and v), attention per head with `options` (mask, causal, scale, softcap,
+/// nonpad), the heads concatenated and out = concat·W_oᵀ + b_o, [batch,
+/// q_seq_len, E]. When `weights_out` is not null it receives the softmax
+/// probabilities per head, [batch, num_heads, q_seq_len, kv_seq_len].
+/// Unlike PyTorch, a query row whose keys are all masked returns zeros, not
+/// NaN.
+Status multihead_attention_forward(const float* query, const float* key,
+                                   const float* value,
+                                   const MultiheadForwardWeights& weights,
+                                   float* out, float* weights_out,
+                                   const MultiheadForwardShape& shape,
+                                   const AttentionOptions& options);
 
 /// Memory order of a RoPE input. A rank-3 tensor [batch, seq_len,
 /// num_heads·head_dim] is kBSHD with its last axis split into heads.
@@ -210,6 +317,15 @@ struct RopeOptions {
 /// option, including a position outside the rows of a given cache.
 Status apply_rope(const float* x, float* out, const RopeShape& shape,
                   const RopeOptions& options);
+
+/// Widens n IEEE 754 half-precision values (given as bits) to float; every
+/// half is exact in float. The attention kernels compute float16 tensors in
+/// float32 after this conversion.
+void float16_to_float32(const std::uint16_t* in, float* out, std::size_t n);
+
+/// Narrows n floats to half-precision bits, rounding to nearest with ties to
+/// even; values beyond the half range become ±inf and NaN stays NaN.
+void float32_to_float16(const float* in, std::uint16_t* out, std::size_t n);
 
 /// Computes the rotary_dim/2 inverse frequencies θᵢ (after scaling) and the
 /// factor that multiplies cos and sin (1 unless the scaling is kYarn).

@@ -28,10 +28,14 @@ inline std::vector<float> random_floats(std::size_t n, std::uint32_t seed, float
 }
 
 // Checks every element and reports the first index outside the tolerance.
+// Infinities must match exactly.
 inline void expect_close(const std::vector<float>& got, const std::vector<double>& want,
                          double abs_tol = kAbsTol, double rel_tol = kRelTol) {
   ASSERT_EQ(got.size(), want.size());
   for (std::size_t i = 0; i < got.size(); ++i) {
+    if (static_cast<double>(got[i]) == want[i]) {
+      continue;  // covers equal infinities, whose difference is NaN
+    }
     const double err = std::fabs(static_cast<double>(got[i]) - want[i]);
     if (!(err <= abs_tol + rel_tol * std::fabs(want[i]))) {
       FAIL() << "element " << i << ": got " << got[i] << ", want " << want[i] << ", error " << err;

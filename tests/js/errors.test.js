@@ -34,7 +34,7 @@ function expectError(fn, type, pattern) {
 describe('Tensor', () => {
   test('rejects data that is not a Float32Array', () => {
     expect(() => new Tensor([1, 2], [2])).toThrow(TypeError);
-    expect(() => new Tensor(new Float64Array(2), [2])).toThrow(/Float32Array, got Float64Array\(2\)/);
+    expect(() => new Tensor(new Float64Array(2), [2])).toThrow(/Float32Array or a Uint16Array of float16 bits, got Float64Array\(2\)/);
   });
 
   test('rejects a length that does not match dims', () => {
@@ -49,7 +49,7 @@ describe('Tensor', () => {
 
 describe('attention errors', () => {
   test('data not a Float32Array', () => {
-    expectError(() => ak.attention({ data: [1, 2], dims: [1, 1, 2] }, t([1, 1, 2]), t([1, 1, 2])), TypeError, /attention: q\.data must be a Float32Array, got Array\(2\)/);
+    expectError(() => ak.attention({ data: [1, 2], dims: [1, 1, 2] }, t([1, 1, 2]), t([1, 1, 2])), TypeError, /attention: q\.data must be a Float32Array or a Uint16Array of float16 bits, got Array\(2\)/);
   });
 
   test('tensor not an object', () => {
@@ -82,12 +82,12 @@ describe('attention errors', () => {
   });
 
   test('heads not a multiple of key/value heads', () => {
-    expectError(() => ak.attention(t([1, 3, 2, 4]), t([1, 2, 2, 4]), t([1, 2, 2, 4])), RangeError, /q heads \(3\) must be a multiple of k heads \(2\)/);
+    expectError(() => ak.attention(t([1, 3, 2, 4]), t([1, 2, 2, 4]), t([1, 2, 2, 4])), RangeError, /kvNumHeads \(2\) must divide qNumHeads \(3\)/);
   });
 
   test('zero batch or head size', () => {
     expectError(() => ak.attention(t([0, 2, 4]), t([0, 2, 4]), t([0, 2, 4])), RangeError, /q batch \(dims\[0\]\) must be positive, got 0/);
-    expectError(() => ak.attention(t([1, 2, 0]), t([1, 2, 0]), t([1, 2, 0])), RangeError, /head size/);
+    expectError(() => ak.attention(t([1, 2, 0]), t([1, 2, 0]), t([1, 2, 0])), RangeError, /hidden size/);
   });
 
   test('negative or fractional dims', () => {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <functional>
 #include <limits>
 #include <vector>
 
@@ -132,6 +133,87 @@ inline std::vector<double> rope_inv_freq(std::size_t rotary_dim, double base) {
     inv_freq[i] = 1.0 / std::pow(base, 2.0 * static_cast<double>(i) / static_cast<double>(rotary_dim));
   }
   return inv_freq;
+}
+
+// Bias of biased_attention(): blocked(b, h, i, j) masks a key out and
+// added(b, h, i, j) is added to the score after the softcap. Either may be
+// empty.
+struct Bias {
+  std::function<bool(std::size_t, std::size_t, std::size_t, std::size_t)> blocked;
+  std::function<double(std::size_t, std::size_t, std::size_t, std::size_t)> added;
+  double softcap = 0.0;  // > 0: score = softcap·tanh(score/softcap)
+};
+
+struct BiasedResult {
+  std::vector<double> out;    // [batch, heads, q_len, v_dim]
+  std::vector<double> probs;  // [batch, heads, q_len, kv_len]
+};
+
+// Attention with a bias over [batch, heads, seq, dim] tensors in double. A
+// row whose keys are all blocked (or scores -inf) gets zero probabilities
+// and a zero output.
+inline BiasedResult biased_attention(const std::vector<float>& q, const std::vector<float>& k,
+                                     const std::vector<float>& v, std::size_t batch,
+                                     std::size_t heads, std::size_t kv_heads, std::size_t q_len,
+                                     std::size_t kv_len, std::size_t dim, std::size_t v_dim,
+                                     double scale, const Bias& bias) {
+  BiasedResult r{std::vector<double>(batch * heads * q_len * v_dim, 0.0),
+                 std::vector<double>(batch * heads * q_len * kv_len, 0.0)};
+  std::vector<double> scores(kv_len);
+  std::vector<bool> open(kv_len);
+  for (std::size_t b = 0; b < batch; ++b) {
+    for (std::size_t h = 0; h < heads; ++h) {
+      const std::size_t kvh = h / (heads / kv_heads);
+      const float* qh = q.data() + (b * heads + h) * q_len * dim;
+      const float* kh = k.data() + (b * kv_heads + kvh) * kv_len * dim;
+      const float* vh = v.data() + (b * kv_heads + kvh) * kv_len * v_dim;
+      for (std::size_t i = 0; i < q_len; ++i) {
+        double max_score = -std::numeric_limits<double>::infinity();
+        for (std::size_t j = 0; j < kv_len; ++j) {
+          open[j] = !(bias.blocked && bias.blocked(b, h, i, j));
+          if (!open[j]) continue;
+          double s = 0.0;
+          for (std::size_t d = 0; d < dim; ++d) {
+            s += static_cast<double>(qh[i * dim + d]) * static_cast<double>(kh[j * dim + d]);
+          }
+          s *= scale;
+          if (bias.softcap > 0.0) s = bias.softcap * std::tanh(s / bias.softcap);
+          if (bias.added) s += bias.added(b, h, i, j);
+          if (s == -std::numeric_limits<double>::infinity()) open[j] = false;
+          scores[j] = s;
+          if (open[j]) max_score = std::max(max_score, s);
+        }
+        double total = 0.0;
+        for (std::size_t j = 0; j < kv_len; ++j) {
+          scores[j] = open[j] ? std::exp(scores[j] - max_score) : 0.0;
+          total += scores[j];
+        }
+        const std::size_t row = (b * heads + h) * q_len + i;
+        for (std::size_t j = 0; j < kv_len; ++j) {
+          if (!open[j]) continue;
+          const double w = scores[j] / total;
+          r.probs[row * kv_len + j] = w;
+          for (std::size_t d = 0; d < v_dim; ++d) {
+            r.out[row * v_dim + d] += w * static_cast<double>(vh[j * v_dim + d]);
+          }
+        }
+      }
+    }
+  }
+  return r;
+}
+
+// Returns the value of IEEE half-precision bits, decoded from the format.
+inline double half_to_double(unsigned bits) {
+  const double sign = (bits & 0x8000u) ? -1.0 : 1.0;
+  const unsigned exponent = (bits >> 10) & 0x1fu;
+  const unsigned mantissa = bits & 0x3ffu;
+  if (exponent == 0) return sign * std::ldexp(static_cast<double>(mantissa), -24);
+  if (exponent == 31) {
+    return mantissa ? std::numeric_limits<double>::quiet_NaN()
+                    : sign * std::numeric_limits<double>::infinity();
+  }
+  return sign * std::ldexp(1.0 + mantissa / 1024.0, static_cast<int>(exponent) - 15);
 }
 
 }  // namespace reference

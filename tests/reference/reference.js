@@ -233,3 +233,107 @@ export function compare(got, want, atol, rtol) {
   }
   return { maxError, firstBad };
 }
+
+/**
+ * Attention with a bias over [batch, heads, seq, dim] arrays, in float64.
+ * k and v hold all kvLen keys. For each (b, h, i, j), `blocked(b, h, i, j)`
+ * returns true when the key is masked out and `added(b, h, i, j)` returns the
+ * number added to the score (after the softcap). A row whose keys are all
+ * blocked gets zero probabilities and a zero output. Returns { out
+ * [batch, heads, qLen, vDim], probs [batch, heads, qLen, kvLen] }.
+ */
+export function biasedAttentionReference(
+  q,
+  k,
+  v,
+  { batch, heads, kvHeads = heads, qLen, kvLen, dim, vDim = dim, scale, softcap = 0, blocked = () => false, added = () => 0 },
+) {
+  const s = scale ?? 1 / Math.sqrt(dim);
+  const out = new Float64Array(batch * heads * qLen * vDim);
+  const probs = new Float64Array(batch * heads * qLen * kvLen);
+  const scores = new Float64Array(kvLen);
+  const open = new Array(kvLen);
+  for (let b = 0; b < batch; b += 1) {
+    for (let h = 0; h < heads; h += 1) {
+      const kvh = Math.floor(h / (heads / kvHeads));
+      const qBase = (b * heads + h) * qLen * dim;
+      const kBase = (b * kvHeads + kvh) * kvLen * dim;
+      const vBase = (b * kvHeads + kvh) * kvLen * vDim;
+      for (let i = 0; i < qLen; i += 1) {
+        let max = -Infinity;
+        for (let j = 0; j < kvLen; j += 1) {
+          open[j] = !blocked(b, h, i, j);
+          if (!open[j]) continue;
+          let dot = 0;
+          for (let d = 0; d < dim; d += 1) dot += q[qBase + i * dim + d] * k[kBase + j * dim + d];
+          let score = dot * s;
+          if (softcap > 0) score = softcap * Math.tanh(score / softcap);
+          score += added(b, h, i, j);
+          if (score === -Infinity) open[j] = false;
+          scores[j] = score;
+          if (open[j] && score > max) max = score;
+        }
+        let total = 0;
+        for (let j = 0; j < kvLen; j += 1) {
+          scores[j] = open[j] ? Math.exp(scores[j] - max) : 0;
+          total += scores[j];
+        }
+        const rowBase = ((b * heads + h) * qLen + i) * kvLen;
+        const outBase = ((b * heads + h) * qLen + i) * vDim;
+        for (let j = 0; j < kvLen; j += 1) {
+          if (!open[j]) continue;
+          const w = scores[j] / total;
+          probs[rowBase + j] = w;
+          for (let d = 0; d < vDim; d += 1) out[outBase + d] += w * v[vBase + j * vDim + d];
+        }
+      }
+    }
+  }
+  return { out, probs };
+}
+
+/**
+ * torch.nn.functional.multi_head_attention_forward for batch-first inputs
+ * in float64: query [batch, qLen, E], key/value [batch, kvLen, E], packed
+ * inProjWeight [3E, E] (rows q, k, v), optional biases, outProjWeight [E, E].
+ * `blocked` and `added` take (b, h, i, j) as in biasedAttentionReference.
+ * Returns { out [batch, qLen, E], probs [batch, heads, qLen, kvLen] }.
+ */
+export function multiheadForwardReference(query, key, value, weights, { batch, heads, qLen, kvLen, embed, scale, blocked, added }) {
+  const dim = embed / heads;
+  // Projects rows of x [rows, E] with weight rows [offset·E, (offset+1)·E) into
+  // [batch, heads, rows/batch, dim].
+  const project = (x, len, offset) => {
+    const y = new Float64Array(batch * heads * len * dim);
+    for (let b = 0; b < batch; b += 1) {
+      for (let t = 0; t < len; t += 1) {
+        for (let e = 0; e < embed; e += 1) {
+          const row = offset * embed + e;
+          let sum = weights.inProjBias ? weights.inProjBias[row] : 0;
+          for (let c = 0; c < embed; c += 1) sum += x[(b * len + t) * embed + c] * weights.inProjWeight[row * embed + c];
+          const h = Math.floor(e / dim);
+          y[((b * heads + h) * len + t) * dim + (e % dim)] = sum;
+        }
+      }
+    }
+    return y;
+  };
+  const q = project(query, qLen, 0);
+  const k = project(key, kvLen, 1);
+  const v = project(value, kvLen, 2);
+  const { out: perHead, probs } = biasedAttentionReference(q, k, v, { batch, heads, qLen, kvLen, dim, scale, blocked, added });
+  const out = new Float64Array(batch * qLen * embed);
+  for (let b = 0; b < batch; b += 1) {
+    for (let i = 0; i < qLen; i += 1) {
+      for (let e = 0; e < embed; e += 1) {
+        let sum = weights.outProjBias ? weights.outProjBias[e] : 0;
+        for (let c = 0; c < embed; c += 1) {
+          const h = Math.floor(c / dim);
+          sum += perHead[((b * heads + h) * qLen + i) * dim + (c % dim)] * weights.outProjWeight[e * embed + c];
+        }
+        out[(b * qLen + i) * embed + e] = sum;
+      }
+    }
+  }
+  return { out, probs };
+}

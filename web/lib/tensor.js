@@ -6,11 +6,11 @@
  */
 export class Tensor {
   /**
-   * @param {Float32Array} data values in row-major order
+   * @param {Float32Array | Uint16Array} data values in row-major order (Uint16Array: float16 bits)
    * @param {readonly number[]} dims non-negative integer sizes
    */
   constructor(data, dims) {
-    checkTensor('Tensor', 'tensor', { data, dims });
+    checkTensor('Tensor', 'tensor', { data, dims }, { allowFloat16: true });
     this.data = data;
     this.dims = Object.freeze([...dims]);
   }

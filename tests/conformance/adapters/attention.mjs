@@ -29,6 +29,10 @@ export function runCase(ak, testCase) {
     if (tensor) options[name] = { data: tensor.data, dims: tensor.dims };
   }
 
+  // attentionWithCache returns qkOutput only when qkMatmulOutputMode is
+  // given; ONNX produces output 3 whenever the node names it (default mode 0).
+  if (testCase.outputs[3] && options.qkMatmulOutputMode === undefined) options.qkMatmulOutputMode = 0;
+
   const needsAll = testCase.outputs.slice(1).some((t) => t);
   if (!needsAll && typeof ak.attentionWithCache !== 'function') {
     return [ak.attention(q, k, v, options)];

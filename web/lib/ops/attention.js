@@ -1,76 +1,85 @@
-// Attention operations of the public API: attention and multiheadAttention.
+// Attention operations of the public API: attention, attentionWithCache,
+// multiheadAttention and multiheadAttentionForward.
+import { float32ToFloat16 } from '../float16.js';
 import { callWithHeap } from '../heap.js';
 import { checkOptionKeys, numberOption } from '../options.js';
 import { Tensor, checkTensor, formatDims } from '../tensor.js';
-import { requireEqual, requirePositive, requireRank } from './shape-checks.js';
+import { parseAttention } from './attention-args.js';
+import { multiheadForwardOp } from './multihead-forward.js';
+import { requireEqual, requireRank } from './shape-checks.js';
 
-const LAYOUT_BHSD = 0;
+const product = (dims) => dims.reduce((a, b) => a * b, 1);
 
-// Reads q, k, v of rank 3 (batch, seq, dim) or rank 4 (batch, heads, seq,
-// dim) into one shape object, checking that they agree.
-function attentionShape(op, q, k, v) {
-  checkTensor(op, 'q', q);
-  checkTensor(op, 'k', k);
-  checkTensor(op, 'v', v);
-  requireRank(op, 'q', q, [3, 4]);
-  requireRank(op, 'k', k, [q.dims.length]);
-  requireRank(op, 'v', v, [q.dims.length]);
-
-  // Rank 3 is one head: insert a heads axis of 1.
-  const [qd, kd, vd] = [q.dims, k.dims, v.dims].map((d) => (d.length === 3 ? [d[0], 1, d[1], d[2]] : Array.from(d)));
-  const headsAxisName = q.dims.length === 4 ? 'heads' : null;
-  for (const [name, dims] of [['q', q.dims], ['k', k.dims], ['v', v.dims]]) {
-    requirePositive(op, name, dims, 0, 'batch');
-    if (headsAxisName) requirePositive(op, name, dims, 1, 'heads');
-    requirePositive(op, name, dims, dims.length - 1, 'head size');
-  }
-  requireEqual(op, 'batch sizes', qd[0], 'q', kd[0], 'k');
-  requireEqual(op, 'batch sizes', qd[0], 'q', vd[0], 'v');
-  requireEqual(op, 'head counts', kd[1], 'k', vd[1], 'v');
-  requireEqual(op, 'sequence lengths', kd[2], 'k', vd[2], 'v');
-  requireEqual(op, 'head sizes', qd[3], 'q', kd[3], 'k');
-  if (qd[1] % kd[1] !== 0) {
-    throw new RangeError(`${op}: q heads (${qd[1]}) must be a multiple of k heads (${kd[1]})`);
-  }
-  return {
-    batch: qd[0],
-    numHeads: qd[1],
-    numKvHeads: kd[1],
-    qSeqLen: qd[2],
-    kvSeqLen: kd[2],
-    headDim: qd[3],
-    vHeadDim: vd[3],
-  };
+// Returns a Tensor of float32 values, narrowed to float16 bits when asked.
+function outputTensor(values, dims, asFloat16) {
+  return new Tensor(asFloat16 ? float32ToFloat16(values) : values, dims);
 }
-
 
 /** Returns the attention operations bound to an instantiated module. */
 export function attentionOps(module) {
+  // Runs one attention call; `wantScores` and `wantPresent` select the
+  // optional outputs. Returns { output, presentKey, presentValue, qkOutput }.
+  function run(op, q, k, v, options, { wantPresent, wantScores }) {
+    const p = parseAttention(op, q, k, v, options);
+    const { shape } = p;
+    const T = p.totalKvLen;
+    const outDims = p.rank3
+      ? [shape.batch, shape.qSeqLen, shape.numHeads * shape.vHeadDim]
+      : [shape.batch, shape.numHeads, shape.qSeqLen, shape.vHeadDim];
+    const presentKeyDims = [shape.batch, shape.numKvHeads, T, shape.headDim];
+    const presentValueDims = [shape.batch, shape.numKvHeads, T, shape.vHeadDim];
+    const scoresDims = [shape.batch, shape.numHeads, shape.qSeqLen, T];
+    const scores = wantScores && p.scoresMode !== undefined;
+
+    const lengths = [product(outDims)];
+    if (wantPresent) lengths.push(product(presentKeyDims), product(presentValueDims));
+    if (scores) lengths.push(product(scoresDims));
+    const { inputs } = p;
+
+    const results = callWithHeap(
+      module,
+      op,
+      [inputs.q, inputs.k, inputs.v, inputs.mask, inputs.pastKey, inputs.pastValue],
+      lengths,
+      ([qp, kp, vp, maskp, pkp, pvp], outPtrs) => {
+        const buffers = {
+          q: qp,
+          k: kp,
+          v: vp,
+          out: outPtrs[0],
+          mask: maskp,
+          pastKey: pkp,
+          pastValue: pvp,
+          presentKey: wantPresent ? outPtrs[1] : 0,
+          presentValue: wantPresent ? outPtrs[2] : 0,
+          scores: scores ? outPtrs[outPtrs.length - 1] : 0,
+        };
+        return module.attentionWithCache(buffers, p.args, p.maskDims, p.nonpad);
+      },
+    );
+
+    return {
+      output: outputTensor(results[0], outDims, p.float16.q),
+      presentKey: wantPresent ? outputTensor(results[1], presentKeyDims, p.float16.k) : undefined,
+      presentValue: wantPresent ? outputTensor(results[2], presentValueDims, p.float16.v) : undefined,
+      qkOutput: scores ? outputTensor(results[results.length - 1], scoresDims, p.float16.q) : undefined,
+    };
+  }
+
   /**
-   * softmax(q·kᵀ·scale)·v. Rank 3: (batch, seq, dim) as one head; rank 4:
-   * (batch, heads, seq, headDim), with k/v heads dividing q heads.
+   * softmax(q·kᵀ·scale + bias)·v with the options of ONNX Attention; see
+   * attnkit.d.ts. Returns only the output tensor.
    */
   function attention(q, k, v, options) {
-    const op = 'attention';
-    const opts = checkOptionKeys(op, options, ['scale']);
-    const scale = numberOption(op, opts, 'scale', undefined);
-    const shape = attentionShape(op, q, k, v);
-    const outDims =
-      q.dims.length === 3
-        ? [shape.batch, shape.qSeqLen, shape.vHeadDim]
-        : [shape.batch, shape.numHeads, shape.qSeqLen, shape.vHeadDim];
-    const outLength = outDims.reduce((a, b) => a * b, 1);
+    return run('attention', q, k, v, options, { wantPresent: false, wantScores: false }).output;
+  }
 
-    const [out] = callWithHeap(module, op, [q.data, k.data, v.data], [outLength], ([qp, kp, vp], [op0]) =>
-      module.attention(qp, kp, vp, op0, {
-        ...shape,
-        layout: LAYOUT_BHSD,
-        outLayout: LAYOUT_BHSD,
-        hasScale: scale !== undefined,
-        scale: scale ?? 0,
-      }),
-    );
-    return new Tensor(out, outDims);
+  /**
+   * attention() that also returns the KV cache (presentKey, presentValue)
+   * and, when qkMatmulOutputMode is given, the scores (qkOutput).
+   */
+  function attentionWithCache(q, k, v, options) {
+    return run('attentionWithCache', q, k, v, options, { wantPresent: true, wantScores: true });
   }
 
   /**
@@ -81,9 +90,11 @@ export function attentionOps(module) {
     const op = 'multiheadAttention';
     const opts = checkOptionKeys(op, options, ['scale', 'outBias']);
     const scale = numberOption(op, opts, 'scale', undefined);
-    checkTensor(op, 'q', q);
-    requireRank(op, 'q', q, [4]);
-    const shape = attentionShape(op, q, k, v);
+    for (const [name, t] of [['q', q], ['k', k], ['v', v]]) {
+      checkTensor(op, name, t);
+      requireRank(op, name, t, [4]);
+    }
+    const shape = parseAttention(op, q, k, v, {}).shape;
     requireEqual(op, 'head counts', shape.numHeads, 'q', shape.numKvHeads, 'k');
     requireEqual(op, 'head sizes', shape.headDim, 'q', shape.vHeadDim, 'v');
     const embed = shape.numHeads * shape.headDim;
@@ -100,26 +111,25 @@ export function attentionOps(module) {
       bias = opts.outBias.data;
     }
     const outDims = [shape.batch, shape.qSeqLen, embed];
-    const outLength = shape.batch * shape.qSeqLen * embed;
 
-    const [out] = callWithHeap(
-      module,
-      op,
-      [q.data, k.data, v.data, o.data, bias],
-      [outLength],
-      ([qp, kp, vp, wp, bp], [outPtr]) =>
-        module.multiheadAttention(qp, kp, vp, wp, bp, outPtr, {
-          batch: shape.batch,
-          numHeads: shape.numHeads,
-          qSeqLen: shape.qSeqLen,
-          kvSeqLen: shape.kvSeqLen,
-          headDim: shape.headDim,
-          hasScale: scale !== undefined,
-          scale: scale ?? 0,
-        }),
+    const [out] = callWithHeap(module, op, [q.data, k.data, v.data, o.data, bias], [product(outDims)], ([qp, kp, vp, wp, bp], [outPtr]) =>
+      module.multiheadAttention(qp, kp, vp, wp, bp, outPtr, {
+        batch: shape.batch,
+        numHeads: shape.numHeads,
+        qSeqLen: shape.qSeqLen,
+        kvSeqLen: shape.kvSeqLen,
+        headDim: shape.headDim,
+        hasScale: scale !== undefined,
+        scale: scale ?? 0,
+      }),
     );
     return new Tensor(out, outDims);
   }
 
-  return { attention, multiheadAttention };
+  return {
+    attention,
+    attentionWithCache,
+    multiheadAttention,
+    multiheadAttentionForward: multiheadForwardOp(module),
+  };
 }
