@@ -60,51 +60,16 @@ function headsFirst(x, n) {
   return out;
 }
 
-// V for every head: rows `rows` of the n × n identity matrix, so that the
-// attention output equals the attention weights (P·I = P).
-function identityValues(rows, n) {
-  const v = new Float32Array(HEADS * rows * n);
-  for (let h = 0; h < HEADS; h += 1) {
-    for (let j = 0; j < rows; j += 1) v[(h * rows + j) * n + j] = 1;
-  }
-  return new Tensor(v, [1, HEADS, rows, n]);
-}
-
 /**
- * Computes the attention weights [1, HEADS, n, n] with attnkit's kernels.
- * ak.attentionWithCache returns them as qkOutput (mode 3: after softmax)
- * when the package has it. Otherwise attention with V = identity returns
- * them, and the causal mask is applied by giving query i only keys 0..i.
+ * Computes the attention weights [1, HEADS, n, n] with attnkit's kernels:
+ * ak.attentionWithCache returns the softmax probabilities as qkOutput
+ * (qkMatmulOutputMode 3). V is K, because only the weights are used.
  */
 export function attentionWeights(ak, q, k, n, causal) {
   const qTensor = new Tensor(q, [1, HEADS, n, HEAD_DIM]);
   const kTensor = new Tensor(k, [1, HEADS, n, HEAD_DIM]);
-  if (typeof ak.attentionWithCache === 'function') {
-    const { qkOutput } = ak.attentionWithCache(qTensor, kTensor, identityValues(n, n), {
-      causal,
-      qkMatmulOutputMode: 3,
-    });
-    return { weights: qkOutput.data, method: 'ak.attentionWithCache, qkOutput after softmax' };
-  }
-  if (!causal) {
-    return { weights: ak.attention(qTensor, kTensor, identityValues(n, n)).data, method: 'ak.attention with V = identity' };
-  }
-  const weights = new Float32Array(HEADS * n * n);
-  for (let i = 0; i < n; i += 1) {
-    const qi = new Float32Array(HEADS * HEAD_DIM);
-    const ki = new Float32Array(HEADS * (i + 1) * HEAD_DIM);
-    for (let h = 0; h < HEADS; h += 1) {
-      qi.set(q.subarray((h * n + i) * HEAD_DIM, (h * n + i + 1) * HEAD_DIM), h * HEAD_DIM);
-      ki.set(k.subarray(h * n * HEAD_DIM, (h * n + i + 1) * HEAD_DIM), h * (i + 1) * HEAD_DIM);
-    }
-    const row = ak.attention(
-      new Tensor(qi, [1, HEADS, 1, HEAD_DIM]),
-      new Tensor(ki, [1, HEADS, i + 1, HEAD_DIM]),
-      identityValues(i + 1, n),
-    ).data;
-    for (let h = 0; h < HEADS; h += 1) weights.set(row.subarray(h * n, (h + 1) * n), (h * n + i) * n);
-  }
-  return { weights, method: 'ak.attention with V = identity, query i given keys 0..i' };
+  const { qkOutput } = ak.attentionWithCache(qTensor, kTensor, kTensor, { causal, qkMatmulOutputMode: 3 });
+  return qkOutput.data;
 }
 
 /** Returns the weights [1, HEADS, n, n] for the tokens under the chosen settings. */
@@ -217,14 +182,12 @@ export function createExplorer(ak) {
     const all = tokenize(sentence.value);
     const tokens = all.slice(0, MAX_TOKENS);
     const settings = { causal: causal.checked, rope: ropeToggle.checked };
-    let weights = null;
-    let method = '';
-    if (tokens.length > 0) ({ weights, method } = explorerWeights(ak, tokens, settings));
+    const weights = tokens.length > 0 ? explorerWeights(ak, tokens, settings) : null;
     const selected = state.selected && state.selected[0] < tokens.length && state.selected[1] < tokens.length ? state.selected : null;
     state = { tokens, weights, n: tokens.length, selected };
     if (tokens.length === 0) note.textContent = 'Type at least one word.';
-    else if (all.length > MAX_TOKENS) note.textContent = `Showing the first ${MAX_TOKENS} of ${all.length} words. Weights from ${method}.`;
-    else note.textContent = `${tokens.length} words. Weights from ${method}.`;
+    else if (all.length > MAX_TOKENS) note.textContent = `Showing the first ${MAX_TOKENS} of ${all.length} words.`;
+    else note.textContent = `${tokens.length} words.`;
     svg.dataset.tokens = tokens.join(' ');
     svg.dataset.causal = String(settings.causal);
     svg.dataset.rope = String(settings.rope);
