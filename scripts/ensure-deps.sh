@@ -23,7 +23,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# node_modules records the hash of the lock file it was installed from, so
+# a changed lock file triggers a clean install and an unchanged one none
+# (file times are no guide after a fresh checkout).
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -d node_modules ] || [ "$(cat node_modules/.attnkit-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
   echo "ensure-deps: installing npm dev dependencies"
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+  npm ci --no-audit --no-fund
+  echo "$lock_hash" > node_modules/.attnkit-lock-hash
 fi

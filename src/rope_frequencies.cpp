@@ -9,6 +9,7 @@
 
 #include "attnkit/attnkit.h"
 #include "checks.h"
+#include "rope_angles.h"
 
 namespace attnkit {
 namespace {
@@ -219,11 +220,15 @@ Status build_rope_cache(float* cos_cache, float* sin_cache, std::size_t max_posi
     status = Status::InvalidArgument("rope: null cache pointer");
   }
   if (status.ok()) {
-    for (std::size_t p = 0; p < max_positions; ++p) {
+    detail::RopeAngles& angles = detail::thread_rope_angles();
+    if (!angles.init(inv_freq, half)) {
+      status = Status::ResourceExhausted("rope: could not allocate the angle table");
+    }
+    for (std::size_t p = 0; status.ok() && p < max_positions; ++p) {
+      angles.compute(static_cast<std::int64_t>(p));
       for (std::size_t i = 0; i < half; ++i) {
-        const double angle = static_cast<double>(p) * inv_freq[i];
-        cos_cache[p * half + i] = static_cast<float>(attention_factor * std::cos(angle));
-        sin_cache[p * half + i] = static_cast<float>(attention_factor * std::sin(angle));
+        cos_cache[p * half + i] = static_cast<float>(attention_factor * angles.cos()[i]);
+        sin_cache[p * half + i] = static_cast<float>(attention_factor * angles.sin()[i]);
       }
     }
   }
