@@ -10,9 +10,10 @@ import { fileURLToPath } from 'node:url';
 // --profiling-funcs) whose bodies hold each kernel after inlining: the C++
 // entry point or the Embind wrapper it was inlined into. The GEMM of the
 // output projection stays a function of its own once several entry points
-// call it, so it counts for multiheadAttention.
+// call it, so it counts for multiheadAttention. The attention kernels for
+// one head (general and specialised) stay functions of their own as well.
 const KERNEL_FUNCTIONS = {
-  attention: /(attnkit::scaled_dot_product_attention|::attention)\(/,
+  attention: /(attnkit::scaled_dot_product_attention|::attention|kernels::attention_head\w*)\(/,
   multiheadAttention: /(multihead_attention|kernels::gemm_packed)\(/,
   rope: /(attnkit::apply_rope|::rope)\(/,
 };

@@ -7,7 +7,7 @@
 
 #include "attnkit/attnkit.h"
 #include "checks.h"
-#include "kernels/attention_kernels.h"
+#include "kernels/attention_fast_kernels.h"
 
 namespace attnkit {
 namespace {
@@ -344,9 +344,20 @@ Status scaled_dot_product_attention(const float* q, const float* k, const float*
   const kernels::AttentionScratch scratch =
       kernels::AttentionScratch::carve(scratch_memory.get(), shape.head_dim, shape.v_head_dim);
 
+  // Decoding one row with grouped key/value heads: the query heads of a
+  // group become the rows of one view, so each key/value head is read once.
+  const std::size_t group = shape.num_heads / shape.num_kv_heads;
+  const bool stack_groups = shape.q_seq_len == 1 && group > 1 &&
+                            kernels::fast_path_applies(head_view(call, 0, 0));
+  const std::size_t heads_per_view = stack_groups ? group : 1;
+
   for (std::size_t b = 0; b < shape.batch; ++b) {
-    for (std::size_t h = 0; h < shape.num_heads; ++h) {
-      kernels::attention_head(head_view(call, b, h), scratch);
+    for (std::size_t h = 0; h < shape.num_heads; h += heads_per_view) {
+      kernels::HeadView view = head_view(call, b, h);
+      if (stack_groups) {
+        view = kernels::stack_decode_heads(view, group, call.qs.head, call.os.head);
+      }
+      kernels::attention_head(view, scratch);
     }
   }
   return Status::Ok();

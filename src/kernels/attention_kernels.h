@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <limits>
 
+#include "kernels/exp_kernels.h"
 #include "kernels/simd.h"
 
 namespace attnkit {
@@ -21,6 +22,10 @@ namespace kernels {
 constexpr std::size_t kQueryBlock = 4;
 constexpr std::size_t kKeyBlock = 64;
 static_assert(kKeyBlock % (2 * kLanes) == 0, "key block must hold whole vector pairs");
+// Query rows per block of the specialised kernel (attention_fast_kernels.h):
+// a multiple of two vectors, and at least 32.
+constexpr std::size_t kRowBlock = 2 * kLanes > 32 ? 2 * kLanes : 32;
+static_assert(kRowBlock % (2 * kLanes) == 0, "row block must hold whole vector pairs");
 
 // Bias of one head. A key j is blocked for query row i
 // (0-based within this call) when j >= key_limit, when causal is set and
@@ -66,20 +71,27 @@ struct HeadView {
   HeadBias bias;
 };
 
-// Working memory of the kernel; its size depends on head sizes only.
+// Working memory of the general and the specialised kernel; its size
+// depends on head sizes only.
 struct AttentionScratch {
+  // General kernel.
   float* q_block = nullptr;  // [kQueryBlock, head_dim], scaled queries
   float* k_t = nullptr;      // [head_dim, kKeyBlock], transposed key block
   float* scores = nullptr;   // [kQueryBlock, kKeyBlock]
   float* acc = nullptr;      // [kQueryBlock, v_head_dim]
   float* blocked = nullptr;  // [kQueryBlock, kKeyBlock], 1 where a key is blocked
+  // Specialised kernel.
+  float* qt = nullptr;        // [head_dim, kRowBlock], scaled queries, transposed
+  float* st = nullptr;        // [kKeyBlock, kRowBlock], scores, then weights
+  float* row_acc = nullptr;   // [kRowBlock, v_head_dim]
+  float* q_rows = nullptr;    // [kRowBlock, head_dim], scaled queries for the key-major steps
 
   static std::size_t floats_needed(std::size_t head_dim, std::size_t v_head_dim) {
     return kQueryBlock * head_dim + head_dim * kKeyBlock + 2 * kQueryBlock * kKeyBlock +
-           kQueryBlock * v_head_dim;
+           kQueryBlock * v_head_dim + kRowBlock * (2 * head_dim + kKeyBlock + v_head_dim);
   }
 
-  // Carves the five buffers out of `memory`, which has room for floats_needed() floats.
+  // Carves the buffers out of `memory`, which has room for floats_needed() floats.
   static AttentionScratch carve(float* memory, std::size_t head_dim, std::size_t v_head_dim) {
     AttentionScratch s;
     s.q_block = memory;
@@ -87,7 +99,10 @@ struct AttentionScratch {
     s.scores = s.k_t + head_dim * kKeyBlock;
     s.blocked = s.scores + kQueryBlock * kKeyBlock;
     s.acc = s.blocked + kQueryBlock * kKeyBlock;
-    (void)v_head_dim;
+    s.qt = s.acc + kQueryBlock * v_head_dim;
+    s.st = s.qt + head_dim * kRowBlock;
+    s.row_acc = s.st + kKeyBlock * kRowBlock;
+    s.q_rows = s.row_acc + kRowBlock * v_head_dim;
     return s;
   }
 };
@@ -159,7 +174,7 @@ inline float exp_shifted_sum(float* x, std::size_t n, float shift) {
 
   Batch vsum(0.0f);
   for (std::size_t i = 0; i < n_vec; i += kLanes) {
-    const Batch p = xsimd::exp(Batch::load_unaligned(x + i) - vshift);
+    const Batch p = exp_poly(Batch::load_unaligned(x + i) - vshift);
     p.store_unaligned(x + i);
     vsum += p;
   }
@@ -311,9 +326,9 @@ inline void normalize_score_row(float* row, std::size_t n, bool any_allowed, flo
   }
 }
 
-// Runs attention for one head. scratch must come from
+// Runs attention for one head with any options. scratch must come from
 // AttentionScratch::carve with the same head sizes.
-inline void attention_head(const HeadView& h, const AttentionScratch& scratch) {
+inline void attention_head_general(const HeadView& h, const AttentionScratch& scratch) {
   const float neg_inf = -std::numeric_limits<float>::infinity();
   const bool biased = has_bias(h);
 

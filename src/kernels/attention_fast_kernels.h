@@ -1,0 +1,436 @@
+// Specialised attention kernel for the common case: no mask, no softcap and
+// no score output. Keys may still be limited by key_limit and by the causal
+// rule, which this kernel handles with per-row key ranges, so its inner loops
+// carry no per-element checks.
+//
+// The kernel works on blocks of kRowBlock query rows. The block's queries
+// are stored transposed and pre-scaled (qt[d][r] = scale·q[r][d]), so the
+// scores of a key block come out transposed too (st[c][r]) and every step of
+// the online softmax runs on vectors of query rows:
+// - Q·Kᵀ: a tile of keys × vectors of rows keeps 8 accumulators in
+//   registers. Each step broadcasts one element of each key row and loads
+//   vectors of qt, so key rows are read in place, without a copy.
+// - softmax: the running maximum, sum and rescale factor of kLanes rows at
+//   a time, with the polynomial exp.
+// - P·V: a tile of rows × vectors of value columns (8 accumulators) stays
+//   in registers while the value rows of the block stream past.
+// Working memory (in AttentionScratch) is O(kRowBlock·(head_dim + v_head_dim + kKeyBlock)).
+#pragma once
+
+#include <cstddef>
+#include <limits>
+
+#include "kernels/attention_kernels.h"
+#include "kernels/exp_kernels.h"
+#include "kernels/simd.h"
+
+namespace attnkit {
+namespace kernels {
+
+// Register tiles. Q·Kᵀ: 8 / kScoreVecs keys × kScoreVecs vectors of query rows.
+// P·V: kPvRows rows × kPvVecs vectors of value columns. With 4 lanes
+// (SIMD128) the tiles read 64 bytes, a whole cache line, of each qt row and
+// value row at a time. In the WebAssembly build this took about two thirds
+// of the time of tiles that read 32 bytes (4 keys × 2 vectors and 4 rows ×
+// 2 vectors). Wider vectors keep those tiles, which already span whole lines.
+constexpr std::size_t kScoreVecs = kLanes == 4 ? 4 : 2;
+constexpr std::size_t kPvRows = kLanes == 4 ? 2 : 4;
+constexpr std::size_t kPvVecs = 8 / kPvRows;
+static_assert(kRowBlock % (kScoreVecs * kLanes) == 0, "row block must hold whole score tiles");
+
+// Returns true when attention_head_fast computes this head.
+inline bool fast_path_applies(const HeadView& h) {
+  return h.bias.mask == nullptr && !(h.bias.softcap > 0.0f) && h.scores_out == nullptr;
+}
+
+// st[kk][v] (kk < NK keys, v < NV row vectors) = Σ_d k[kk][d] · qt[d][v].
+// qt and st point at the first row vector of the tile; both have row
+// stride kRowBlock.
+template <std::size_t NK, std::size_t NV>
+inline void score_tile(const float* qt, const float* k, std::size_t k_stride,
+                       std::size_t head_dim, float* st) {
+  Batch acc[NK][NV];
+  for (std::size_t kk = 0; kk < NK; ++kk) {
+    for (std::size_t v = 0; v < NV; ++v) {
+      acc[kk][v] = Batch(0.0f);
+    }
+  }
+  for (std::size_t d = 0; d < head_dim; ++d) {
+    Batch q[NV];
+    for (std::size_t v = 0; v < NV; ++v) {
+      q[v] = Batch::load_unaligned(qt + d * kRowBlock + v * kLanes);
+    }
+    for (std::size_t kk = 0; kk < NK; ++kk) {
+      const Batch kd(k[kk * k_stride + d]);
+      for (std::size_t v = 0; v < NV; ++v) {
+        acc[kk][v] = xsimd::fma(kd, q[v], acc[kk][v]);
+      }
+    }
+  }
+  for (std::size_t kk = 0; kk < NK; ++kk) {
+    for (std::size_t v = 0; v < NV; ++v) {
+      acc[kk][v].store_unaligned(st + kk * kRowBlock + v * kLanes);
+    }
+  }
+}
+
+// Scores of n_keys keys (rows of k) against n_vec row vectors of qt.
+template <std::size_t NV>
+inline void score_keys(const float* qt, const float* k, std::size_t k_stride,
+                       std::size_t head_dim, std::size_t n_keys, float* st) {
+  std::size_t c = 0;
+  // 8 accumulators: 8 / NV keys, so a narrow tile takes more keys.
+  constexpr std::size_t kKeys = 8 / NV;
+  for (; c + kKeys <= n_keys; c += kKeys) {
+    score_tile<kKeys, NV>(qt, k + c * k_stride, k_stride, head_dim, st + c * kRowBlock);
+  }
+  for (; c < n_keys; ++c) {
+    score_tile<1, NV>(qt, k + c * k_stride, k_stride, head_dim, st + c * kRowBlock);
+  }
+}
+
+// s[c] = Σ_d q[d] · k[c][d] for c < n_keys, one key row after the other,
+// so K streams in memory order. Decoding benchmarks, where K comes from main
+// memory, ran slower with several key rows side by side: about 1.5 times
+// with 16 rows natively (AVX-512), and also with 4 rows in WebAssembly.
+inline void score_row_by_keys(const float* q, const float* k, std::size_t k_stride,
+                              std::size_t head_dim, std::size_t n_keys, float* s) {
+  for (std::size_t c = 0; c < n_keys; ++c) {
+    s[c] = dot(q, k + c * k_stride, head_dim);
+  }
+}
+
+// acc[r][j·kLanes ..] = corr[r]·acc[r][..] + Σ_{c in [c0, c1)} w(r, c)·v[c][..]
+// for NR rows and NC column vectors, where the weight w(r, c) of row r and
+// key c is w[c·key_step + r·row_step]. w and corr point at the first row, acc at
+// the tile's first element (row stride acc_stride), v at the tile's first
+// column of key row 0.
+template <std::size_t NR, std::size_t NC>
+inline void pv_tile(const float* w, std::size_t key_step, std::size_t row_step, const float* corr,
+                    std::size_t c0, std::size_t c1, const float* v, std::size_t v_stride,
+                    float* acc, std::size_t acc_stride) {
+  Batch a[NR][NC];
+  for (std::size_t r = 0; r < NR; ++r) {
+    const Batch cr(corr[r]);
+    for (std::size_t j = 0; j < NC; ++j) {
+      a[r][j] = Batch::load_unaligned(acc + r * acc_stride + j * kLanes) * cr;
+    }
+  }
+  for (std::size_t c = c0; c < c1; ++c) {
+    Batch vv[NC];
+    for (std::size_t j = 0; j < NC; ++j) {
+      vv[j] = Batch::load_unaligned(v + c * v_stride + j * kLanes);
+    }
+    for (std::size_t r = 0; r < NR; ++r) {
+      const Batch p(w[c * key_step + r * row_step]);
+      for (std::size_t j = 0; j < NC; ++j) {
+        a[r][j] = xsimd::fma(p, vv[j], a[r][j]);
+      }
+    }
+  }
+  for (std::size_t r = 0; r < NR; ++r) {
+    for (std::size_t j = 0; j < NC; ++j) {
+      a[r][j].store_unaligned(acc + r * acc_stride + j * kLanes);
+    }
+  }
+}
+
+// Runs pv_tile over all value columns of NR rows: pairs of vectors, then
+// one vector, then scalar columns. Keys are taken key_chunk at a time, so a
+// chunk's value rows are read whole before the next chunk starts.
+template <std::size_t NR>
+inline void pv_rows(const float* w, std::size_t key_step, std::size_t row_step, const float* corr,
+                    std::size_t c0, std::size_t c1, std::size_t key_chunk, const float* v,
+                    std::size_t v_stride, std::size_t v_head_dim, float* acc) {
+  // The rescale factors apply once, with the first chunk.
+  float ones[NR];
+  for (std::size_t r = 0; r < NR; ++r) {
+    ones[r] = 1.0f;
+  }
+  const float* factor = corr;
+  std::size_t start = c0;
+  do {
+    const std::size_t end = c1 - start < key_chunk ? c1 : start + key_chunk;
+    std::size_t d = 0;
+    // One row has registers for 8 column vectors and two rows for 4, so
+    // each value row is read in fewer, longer pieces.
+    for (; NR == 1 && d + 8 * kLanes <= v_head_dim; d += 8 * kLanes) {
+      pv_tile<NR, 8>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
+                     v_head_dim);
+    }
+    for (; NR <= 2 && d + 4 * kLanes <= v_head_dim; d += 4 * kLanes) {
+      pv_tile<NR, 4>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
+                     v_head_dim);
+    }
+    for (; d + 2 * kLanes <= v_head_dim; d += 2 * kLanes) {
+      pv_tile<NR, 2>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
+                     v_head_dim);
+    }
+    for (; d + kLanes <= v_head_dim; d += kLanes) {
+      pv_tile<NR, 1>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
+                     v_head_dim);
+    }
+    for (; d < v_head_dim; ++d) {
+      for (std::size_t r = 0; r < NR; ++r) {
+        float sum = acc[r * v_head_dim + d] * factor[r];
+        for (std::size_t c = start; c < end; ++c) {
+          sum += w[c * key_step + r * row_step] * v[c * v_stride + d];
+        }
+        acc[r * v_head_dim + d] = sum;
+      }
+    }
+    factor = ones;
+    start = end;
+  } while (start < c1);
+}
+
+// Computes the weights w[r][c] (row stride kKeyBlock, in scratch.st) of the
+// key block at j0 for rows < kLanes / 2, and updates each row's maximum, sum
+// and rescale factor. Keys at or past row_end[r] get weight 0.
+inline void softmax_block_key_major(const HeadView& h, const AttentionScratch& scratch,
+                                    std::size_t rows, std::size_t j0, std::size_t n_keys,
+                                    const std::size_t* row_end, float* row_max, float* row_sum,
+                                    float* corr) {
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  const float* k_block = h.k + j0 * h.k_stride;
+  for (std::size_t r = 0; r < rows; ++r) {
+    float* w = scratch.st + r * kKeyBlock;
+    std::size_t n = row_end[r] > j0 ? row_end[r] - j0 : 0;
+    if (n > n_keys) {
+      n = n_keys;
+    }
+    score_row_by_keys(scratch.q_rows + r * h.head_dim, k_block, h.k_stride, h.head_dim, n, w);
+
+    // Blocked keys up to the next whole vector get −inf, so the vector
+    // loops below need no tail. kKeyBlock is a multiple of kLanes.
+    const std::size_t n_padded = (n + kLanes - 1) / kLanes * kLanes;
+    for (std::size_t c = n; c < n_padded; ++c) {
+      w[c] = neg_inf;
+    }
+
+    Batch vmax(row_max[r]);
+    for (std::size_t c = 0; c < n_padded; c += kLanes) {
+      vmax = xsimd::max(Batch::load_unaligned(w + c), vmax);
+    }
+    // NaN in vmax (from a NaN score on engines whose max propagates it)
+    // makes every weight NaN, which is the right result for that row.
+    alignas(64) float lanes[kLanes];
+    vmax.store_aligned(lanes);
+    const float new_max = max_of(lanes, kLanes);
+    const float shift = new_max == neg_inf ? 0.0f : new_max;
+    const Batch vshift(shift);
+    Batch vsum(0.0f);
+    for (std::size_t c = 0; c < n_padded; c += kLanes) {
+      const Batch p = exp_nonpositive(Batch::load_unaligned(w + c) - vshift);
+      p.store_unaligned(w + c);
+      vsum += p;
+    }
+    const float rescale = row_max[r] == neg_inf ? 0.0f : std::exp(row_max[r] - shift);
+    row_sum[r] = row_sum[r] * rescale + xsimd::hadd(vsum);
+    row_max[r] = new_max;
+    corr[r] = rescale;
+  }
+}
+
+// Runs attention for one head without mask, softcap or score output
+// (fast_path_applies(h) must hold). scratch must come from
+// AttentionScratch::carve with the same head sizes.
+inline void attention_head_fast(const HeadView& h, const AttentionScratch& scratch) {
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  const std::size_t key_limit = h.bias.key_limit < h.kv_len ? h.bias.key_limit : h.kv_len;
+
+  for (std::size_t i0 = 0; i0 < h.q_len; i0 += kRowBlock) {
+    const std::size_t rows = h.q_len - i0 < kRowBlock ? h.q_len - i0 : kRowBlock;
+    const std::size_t n_vec = (rows + kLanes - 1) / kLanes;
+    const std::size_t padded = n_vec * kLanes;
+
+    // Keys [0, row_end[r]) are attended by row r.
+    alignas(64) float row_max[kRowBlock];
+    alignas(64) float row_sum[kRowBlock];
+    alignas(64) float corr[kRowBlock];
+    std::size_t row_end[kRowBlock];
+    std::size_t block_end = 0;
+    for (std::size_t r = 0; r < padded; ++r) {
+      std::size_t end = key_limit;
+      if (h.bias.causal) {
+        // Padded rows take the last real row's range; their results are unused.
+        const std::size_t i = i0 + (r < rows ? r : rows - 1);
+        const std::ptrdiff_t last = static_cast<std::ptrdiff_t>(i) + h.bias.causal_offset;
+        const std::size_t causal_end = last < 0 ? 0 : static_cast<std::size_t>(last) + 1;
+        end = causal_end < end ? causal_end : end;
+      }
+      row_end[r] = end;
+      block_end = end > block_end ? end : block_end;
+      row_max[r] = neg_inf;
+      row_sum[r] = 0.0f;
+    }
+
+    // Blocks that would fill less than half a vector of rows (decoding) run
+    // the key-major steps, where weights are stored w[r][c], not w[c][r].
+    const bool key_major = 2 * rows <= kLanes;
+    const std::size_t key_step = key_major ? 1 : kRowBlock;
+    const std::size_t row_step = key_major ? kKeyBlock : 1;
+    // Decoding streams V from main memory, where reading each value row
+    // whole (in chunks of a few keys) keeps the hardware prefetch effective.
+    // Blocks of many rows reuse the value block from cache instead.
+    const std::size_t chunk = key_major ? 8 : kKeyBlock;
+    if (key_major) {
+      for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t d = 0; d < h.head_dim; ++d) {
+          scratch.q_rows[r * h.head_dim + d] = h.q[(i0 + r) * h.q_stride + d] * h.scale;
+        }
+      }
+    }
+
+    // qt[d][r] = scale·q[r][d]; padded rows are zero.
+    for (std::size_t d = 0; d < (key_major ? 0 : h.head_dim); ++d) {
+      float* dst = scratch.qt + d * kRowBlock;
+      for (std::size_t r = 0; r < rows; ++r) {
+        dst[r] = h.q[(i0 + r) * h.q_stride + d] * h.scale;
+      }
+      for (std::size_t r = rows; r < padded; ++r) {
+        dst[r] = 0.0f;
+      }
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+      float* acc_row = scratch.row_acc + r * h.v_head_dim;
+      for (std::size_t d = 0; d < h.v_head_dim; ++d) {
+        acc_row[d] = 0.0f;
+      }
+    }
+
+    for (std::size_t j0 = 0; j0 < block_end; j0 += kKeyBlock) {
+      const std::size_t n_keys = block_end - j0 < kKeyBlock ? block_end - j0 : kKeyBlock;
+      const float* k_block = h.k + j0 * h.k_stride;
+      const float* v_block = h.v + j0 * h.v_stride;
+
+      if (key_major) {
+        softmax_block_key_major(h, scratch, rows, j0, n_keys, row_end, row_max, row_sum, corr);
+      } else {
+        // Q·Kᵀ for every row vector of the block.
+        std::size_t v = 0;
+        for (; v + kScoreVecs <= n_vec; v += kScoreVecs) {
+          score_keys<kScoreVecs>(scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
+                        scratch.st + v * kLanes);
+        }
+        for (; v < n_vec; ++v) {
+          score_keys<1>(scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
+                        scratch.st + v * kLanes);
+        }
+
+        // Keys a row may not attend get −inf (this also hides NaN in them).
+        for (std::size_t r = 0; r < padded; ++r) {
+          const std::size_t first = row_end[r] > j0 ? row_end[r] - j0 : 0;
+          for (std::size_t c = first; c < n_keys; ++c) {
+            scratch.st[c * kRowBlock + r] = neg_inf;
+          }
+        }
+
+        // Online softmax, kLanes rows at a time. While a row has seen only
+        // blocked keys its maximum is −inf; the shift then is 0 so that
+        // exp(−inf − shift) = 0 rather than NaN.
+        for (std::size_t vi = 0; vi < n_vec; ++vi) {
+          float* col = scratch.st + vi * kLanes;
+          const Batch old_max = Batch::load_unaligned(row_max + vi * kLanes);
+          Batch new_max = old_max;
+          for (std::size_t c = 0; c < n_keys; ++c) {
+            new_max = xsimd::max(Batch::load_unaligned(col + c * kRowBlock), new_max);
+          }
+          const Batch shift = xsimd::select(new_max == Batch(neg_inf), Batch(0.0f), new_max);
+          const Batch rescale = exp_nonpositive(old_max - shift);
+          Batch sum(0.0f);
+          for (std::size_t c = 0; c < n_keys; ++c) {
+            const Batch p = exp_nonpositive(Batch::load_unaligned(col + c * kRowBlock) - shift);
+            p.store_unaligned(col + c * kRowBlock);
+            sum += p;
+          }
+          new_max.store_unaligned(row_max + vi * kLanes);
+          (xsimd::fma(Batch::load_unaligned(row_sum + vi * kLanes), rescale, sum))
+              .store_unaligned(row_sum + vi * kLanes);
+          rescale.store_unaligned(corr + vi * kLanes);
+        }
+      }
+
+      // P·V, 4 rows at a time. Keys that every row of the group attends go
+      // through the register tile. A row's other keys (on the causal
+      // diagonal) are added one by one, so blocked value rows are never read.
+      for (std::size_t r0 = 0; r0 < rows; r0 += kPvRows) {
+        const std::size_t nr = rows - r0 < kPvRows ? rows - r0 : kPvRows;
+        std::size_t common = n_keys;
+        for (std::size_t r = r0; r < r0 + nr; ++r) {
+          const std::size_t e = row_end[r] > j0 ? row_end[r] - j0 : 0;
+          common = e < common ? e : common;
+        }
+        const float* w = scratch.st + r0 * row_step;
+        float* acc = scratch.row_acc + r0 * h.v_head_dim;
+        const float* c_r = corr + r0;
+        const std::size_t vs = h.v_stride;
+        const std::size_t dv = h.v_head_dim;
+        switch (nr) {
+          case 4: pv_rows<4>(w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv, acc); break;
+          case 3: pv_rows<3>(w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv, acc); break;
+          case 2: pv_rows<2>(w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv, acc); break;
+          default: pv_rows<1>(w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv, acc); break;
+        }
+        for (std::size_t r = r0; r < r0 + nr; ++r) {
+          std::size_t e = row_end[r] > j0 ? row_end[r] - j0 : 0;
+          if (e > n_keys) {
+            e = n_keys;
+          }
+          for (std::size_t c = common; c < e; ++c) {
+            axpy(scratch.st[c * key_step + r * row_step], v_block + c * h.v_stride,
+                 scratch.row_acc + r * h.v_head_dim, h.v_head_dim);
+          }
+        }
+      }
+    }
+
+    // A row with no attended key returns zeros; a row whose attended keys
+    // all score −inf has sum 0 and returns NaN, as softmax does.
+    for (std::size_t r = 0; r < rows; ++r) {
+      float* out_row = h.out + (i0 + r) * h.out_stride;
+      const float* acc_row = scratch.row_acc + r * h.v_head_dim;
+      const float inv_sum = 1.0f / row_sum[r];
+      const bool any = row_end[r] > 0;
+      for (std::size_t d = 0; d < h.v_head_dim; ++d) {
+        out_row[d] = any ? acc_row[d] * inv_sum : 0.0f;
+      }
+    }
+  }
+}
+
+// Runs attention for one head with the specialised kernel when it applies,
+// otherwise with the general one. scratch must come from
+// AttentionScratch::carve with the same head sizes.
+inline void attention_head(const HeadView& h, const AttentionScratch& scratch) {
+  if (fast_path_applies(h)) {
+    attention_head_fast(h, scratch);
+  } else {
+    attention_head_general(h, scratch);
+  }
+}
+
+// Stacks the query heads h0 .. h0 + group − 1 of a one-row query, which
+// share one key/value head, into one view of `group` rows, so the key and
+// value rows are read once for the group. head_stride and out_head_stride
+// are the element distances between consecutive heads in q and out. With a
+// single query row the causal rule is a key limit, which lets the rows share
+// one range.
+inline HeadView stack_decode_heads(HeadView first, std::size_t group, std::size_t head_stride,
+                                   std::size_t out_head_stride) {
+  if (first.bias.causal) {
+    const std::ptrdiff_t last = first.bias.causal_offset;
+    const std::size_t causal_end = last < 0 ? 0 : static_cast<std::size_t>(last) + 1;
+    if (causal_end < first.bias.key_limit) {
+      first.bias.key_limit = causal_end;
+    }
+    first.bias.causal = false;
+  }
+  first.q_len = group;
+  first.q_stride = head_stride;
+  first.out_stride = out_head_stride;
+  return first;
+}
+
+}  // namespace kernels
+}  // namespace attnkit
