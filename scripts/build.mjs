@@ -2,7 +2,10 @@
 // program (build/native) and the WebAssembly module (build/wasm), then
 // copies the module into dist/ as the npm package ships it.
 //
-//   node scripts/build.mjs [--native-only | --wasm-only]
+//   node scripts/build.mjs [--native-only | --wasm-only | --sanitize]
+//
+// --sanitize builds only build/sanitize: the native tests and the libFuzzer
+// target with clang, AddressSanitizer and UndefinedBehaviorSanitizer.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,8 +13,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
-const buildNative = !args.has('--wasm-only');
-const buildWasm = !args.has('--native-only');
+const sanitizeOnly = args.has('--sanitize');
+const buildNative = !args.has('--wasm-only') && !sanitizeOnly;
+const buildWasm = !args.has('--native-only') && !sanitizeOnly;
 
 function run(command, commandArgs, extraEnv = {}) {
   console.log(`build: ${command} ${commandArgs.join(' ')}`);
@@ -28,6 +32,21 @@ if (buildNative) {
     run('cmake', ['-S', '.', '-B', 'build/native', '-DCMAKE_BUILD_TYPE=Release']);
   }
   run('cmake', ['--build', 'build/native', '-j2']);
+}
+
+if (sanitizeOnly) {
+  const dir = join(root, 'build/sanitize');
+  if (!existsSync(join(dir, 'CMakeCache.txt'))) {
+    run('cmake', [
+      '-S', '.', '-B', 'build/sanitize',
+      '-DCMAKE_CXX_COMPILER=clang++',
+      // Optimised like the release build, with line numbers for reports.
+      '-DCMAKE_BUILD_TYPE=RelWithDebInfo',
+      '-DATTNKIT_SANITIZE=ON',
+      '-DATTNKIT_FUZZ=ON',
+    ]);
+  }
+  run('cmake', ['--build', 'build/sanitize', '-j2']);
 }
 
 if (buildWasm) {

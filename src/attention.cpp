@@ -1,7 +1,9 @@
 // Entry point for scaled dot-product attention: checks the shape and the
 // options, builds the KV cache, then builds one head view per (batch, query
 // head) and runs the tiled kernel.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -63,6 +65,27 @@ Status check_shape(const AttentionShape& s, std::size_t past_len) {
   return Status::Ok();
 }
 
+// The kernel's scratch buffer needs AttentionScratch::floats_needed() floats,
+// an affine function of the two head sizes. It is evaluated here in 64 bits
+// from its coefficients, because the size_t result can wrap in the 32-bit
+// WebAssembly build and would then allocate a buffer too short for the
+// kernel.
+Status check_scratch_size(const AttentionShape& s) {
+  using Scratch = kernels::AttentionScratch;
+  const std::uint64_t constant = Scratch::floats_needed(0, 0);
+  const std::uint64_t per_head_dim = Scratch::floats_needed(1, 0) - constant;
+  const std::uint64_t per_v_head_dim = Scratch::floats_needed(0, 1) - constant;
+  const std::uint64_t floats = constant + per_head_dim * s.head_dim + per_v_head_dim * s.v_head_dim;
+  if (floats > detail::kMaxElements) {
+    return Status::OutOfRange(std::string(kPrefix) + "head sizes " + std::to_string(s.head_dim) +
+                              " and " + std::to_string(s.v_head_dim) + " need " +
+                              std::to_string(floats) +
+                              " floats of scratch memory, more than the limit of " +
+                              std::to_string(detail::kMaxElements));
+  }
+  return Status::Ok();
+}
+
 // Resolved mask broadcast: element (b, h, i, j) sits at
 // b·batch + h·head + i·row + j·col, and keys j >= cols are blocked.
 struct MaskLayout {
@@ -80,7 +103,8 @@ Status resolve_mask(const AttentionShape& s, const AttentionOptions& o, std::siz
                                    std::to_string(static_cast<int>(o.mask_type)) +
                                    " is invalid; expected 1 (bool) or 2 (float)");
   }
-  const std::string given_dims = dims_string(o.mask_dims, o.mask_rank);
+  // mask_dims has four entries, so a larger rank prints only those.
+  const std::string given_dims = dims_string(o.mask_dims, std::min<std::size_t>(o.mask_rank, 4));
   const std::size_t target[4] = {s.batch, s.num_heads, s.q_seq_len, total};
   const std::string target_text = dims_string(target, 4);
   if (o.mask_rank < 2 || o.mask_rank > 4) {
@@ -272,9 +296,13 @@ Status scaled_dot_product_attention(const float* q, const float* k, const float*
   return scaled_dot_product_attention(q, k, v, out, shape, options, AttentionExtras{});
 }
 
-Status scaled_dot_product_attention(const float* q, const float* k, const float* v, float* out,
-                                    const AttentionShape& shape, const AttentionOptions& options,
-                                    const AttentionExtras& extras) {
+namespace {
+
+// Checks a call before anything is allocated: shape, options, mask, the
+// kernel's scratch size and the pointers. Messages start with "attention: ".
+Status check_call(const float* q, const float* k, const float* v, const float* out,
+                  const AttentionShape& shape, const AttentionOptions& options,
+                  const AttentionExtras& extras, MaskLayout* mask_layout) {
   const std::size_t past_len = extras.past_key ? extras.past_seq_len : 0;
   Status status = check_shape(shape, past_len);
   if (!status.ok()) {
@@ -285,9 +313,14 @@ Status scaled_dot_product_attention(const float* q, const float* k, const float*
   if (!status.ok()) {
     return status;
   }
-  MaskLayout mask_layout;
   if (options.mask_type != MaskType::kNone) {
-    status = resolve_mask(shape, options, total, &mask_layout);
+    status = resolve_mask(shape, options, total, mask_layout);
+    if (!status.ok()) {
+      return status;
+    }
+  }
+  if (shape.q_seq_len > 0) {
+    status = check_scratch_size(shape);
     if (!status.ok()) {
       return status;
     }
@@ -296,6 +329,36 @@ Status scaled_dot_product_attention(const float* q, const float* k, const float*
       (options.mask_type != MaskType::kNone && !options.mask && shape.q_seq_len > 0 && total > 0)) {
     return Status::InvalidArgument("attention: null data pointer");
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+namespace detail {
+
+Status check_attention_call(const char* op, const float* q, const float* k, const float* v,
+                            const float* out, const AttentionShape& shape,
+                            const AttentionOptions& options) {
+  MaskLayout mask_layout;
+  Status status = check_call(q, k, v, out, shape, options, AttentionExtras{}, &mask_layout);
+  if (!status.ok()) {
+    status.message.replace(0, status.message.find(':'), op);
+  }
+  return status;
+}
+
+}  // namespace detail
+
+Status scaled_dot_product_attention(const float* q, const float* k, const float* v, float* out,
+                                    const AttentionShape& shape, const AttentionOptions& options,
+                                    const AttentionExtras& extras) {
+  MaskLayout mask_layout;
+  Status status = check_call(q, k, v, out, shape, options, extras, &mask_layout);
+  if (!status.ok()) {
+    return status;
+  }
+  const std::size_t past_len = extras.past_key ? extras.past_seq_len : 0;
+  const std::size_t total = past_len + shape.kv_seq_len;
 
   // With a past cache the kernel reads keys and values from present, which
   // then has to exist even when the caller did not request it.

@@ -7,6 +7,8 @@
 #include <initializer_list>
 #include <string>
 
+#include "attnkit/attnkit.h"
+
 namespace attnkit {
 namespace detail {
 
@@ -33,8 +35,12 @@ inline bool checked_product(std::initializer_list<std::size_t> factors, std::siz
 // allocation failure comes back as a null pointer instead of an abort.
 class FloatBuffer {
  public:
+  // A count whose byte size does not fit size_t (possible in the 32-bit
+  // WebAssembly build) gives a null buffer instead of a short one.
   explicit FloatBuffer(std::size_t count)
-      : data_(static_cast<float*>(std::malloc((count ? count : 1) * sizeof(float)))) {}
+      : data_(count > SIZE_MAX / sizeof(float)
+                  ? nullptr
+                  : static_cast<float*>(std::malloc((count ? count : 1) * sizeof(float)))) {}
   ~FloatBuffer() { std::free(data_); }
   FloatBuffer(const FloatBuffer&) = delete;
   FloatBuffer& operator=(const FloatBuffer&) = delete;
@@ -45,6 +51,18 @@ class FloatBuffer {
  private:
   float* data_;
 };
+
+// Checks a scaled_dot_product_attention call before anything is allocated:
+// sizes, the scale, the kernel's scratch size and the pointers. `op` starts
+// each message. Defined in attention.cpp.
+Status check_attention_call(const char* op, const float* q, const float* k, const float* v,
+                            const float* out, const AttentionShape& shape,
+                            const AttentionOptions& options);
+
+// Checks the RoPE rotary width, base and scaling without computing any
+// frequency. Defined in rope_frequencies.cpp.
+Status check_rope_frequency_options(std::size_t rotary_dim, double base,
+                                    const RopeScaling& scaling);
 
 inline std::string to_string_size(std::size_t n) { return std::to_string(n); }
 

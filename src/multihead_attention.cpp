@@ -25,15 +25,6 @@ Status multihead_attention(const float* q, const float* k, const float* v,
     return Status::InvalidArgument("multiheadAttention: null output projection");
   }
 
-  // The heads land side by side in concat [batch, q_seq_len, E].
-  detail::FloatBuffer concat(concat_size);
-  detail::FloatBuffer packed(kernels::packed_panels_floats(embed, embed));
-  if (!concat || !packed) {
-    return Status::ResourceExhausted("multiheadAttention: could not allocate " +
-                                     std::to_string((concat_size + weight_size) * sizeof(float)) +
-                                     " bytes");
-  }
-
   // Attention reads q, k, v as [batch, heads, seq, head_dim] and writes the
   // output as [batch, seq, heads, head_dim], which is concat's layout.
   AttentionShape attention_shape;
@@ -46,8 +37,25 @@ Status multihead_attention(const float* q, const float* k, const float* v,
   attention_shape.v_head_dim = shape.head_dim;
   attention_shape.layout = AttentionLayout::kBHSD;
   attention_shape.out_layout = AttentionLayout::kBSHD;
-  Status status =
-      scaled_dot_product_attention(q, k, v, concat.get(), attention_shape, options);
+
+  // Everything is checked before the first allocation, so a bad call never
+  // allocates the concat and packed buffers.
+  Status status = detail::check_attention_call("multiheadAttention", q, k, v, out,
+                                               attention_shape, options);
+  if (!status.ok() || concat_size == 0) {
+    return status;
+  }
+
+  // The heads land side by side in concat [batch, q_seq_len, E].
+  detail::FloatBuffer concat(concat_size);
+  detail::FloatBuffer packed(kernels::packed_panels_floats(embed, embed));
+  if (!concat || !packed) {
+    return Status::ResourceExhausted("multiheadAttention: could not allocate " +
+                                     std::to_string((concat_size + weight_size) * sizeof(float)) +
+                                     " bytes");
+  }
+
+  status = scaled_dot_product_attention(q, k, v, concat.get(), attention_shape, options);
   if (!status.ok()) {
     status.message.replace(0, status.message.find(':'), "multiheadAttention");
     return status;

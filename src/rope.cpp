@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "attnkit/attnkit.h"
@@ -80,7 +81,8 @@ Status check_cache(const RopeShape& shape, const RopeOptions& options, std::size
   }
   if (shape.seq_len == 0) return Status::Ok();
   const std::int64_t first = options.position_offset;
-  const std::int64_t last = first + static_cast<std::int64_t>(shape.seq_len) - 1;
+  // apply_rope has checked that first + (seq_len − 1) fits int64.
+  const std::int64_t last = first + static_cast<std::int64_t>(shape.seq_len - 1);
   if (first < 0 || last >= rows) {
     return Status::InvalidArgument("rope: positions " + std::to_string(first) + " to " +
                                    std::to_string(last) + " (positionOffset " + std::to_string(first) +
@@ -222,18 +224,32 @@ Status apply_rope(const float* x, float* out, const RopeShape& shape, const Rope
   const std::size_t rotary_dim = options.rotary_dim == 0 ? shape.head_dim : options.rotary_dim;
   Status status = check_shape(shape, rotary_dim);
   if (!status.ok()) return status;
-  // init() also checks base and scaling, so bad options fail even on empty input.
-  RowBuilder rows(shape, options, rotary_dim);
-  status = rows.init();
-  if (!status.ok()) return status;
 
   std::size_t total = 0;
   if (!detail::checked_product({shape.batch, shape.seq_len, shape.num_heads, shape.head_dim},
                                &total)) {
     return Status::OutOfRange("rope: tensor size exceeds 2^29 elements");
   }
-  if (total == 0) return Status::Ok();
+  // Bad options fail even on empty input. The frequency table is not built
+  // then, because its size grows with head_dim, which an empty x leaves
+  // unbounded (and whose byte size could wrap a 32-bit size_t).
+  if (total == 0) {
+    if (options.cache.cos) return Status::Ok();
+    return detail::check_rope_frequency_options(rotary_dim, options.base, options.scaling);
+  }
   if (!x || !out) return Status::InvalidArgument("rope: null data pointer");
+  // Token s sits at position_offset + s, which must not overflow int64.
+  const auto last_index = static_cast<std::int64_t>(shape.seq_len - 1);
+  if (!options.position_ids &&
+      options.position_offset > std::numeric_limits<std::int64_t>::max() - last_index) {
+    return Status::InvalidArgument("rope: positionOffset " + std::to_string(options.position_offset) +
+                                   " plus the sequence length " + size_text(shape.seq_len) +
+                                   " overflows a 64-bit integer");
+  }
+
+  RowBuilder rows(shape, options, rotary_dim);
+  status = rows.init();
+  if (!status.ok()) return status;
 
   status = check_cache(shape, options, rotary_dim);
   if (!status.ok()) return status;

@@ -55,7 +55,11 @@ class RopeAngles {
     half_ = 0;
     // θᵢ, cos, sin, anchor cos, anchor sin, then kAnchorInterval offset rows
     // of cos and sin.
-    const std::size_t doubles = (5 + 2 * kAnchorInterval) * (half ? half : 1);
+    constexpr std::size_t kRowsPerPair = 5 + 2 * kAnchorInterval;
+    // A byte count that does not fit size_t (possible for huge head sizes
+    // in the 32-bit WebAssembly build) would wrap to a short buffer.
+    if (half > SIZE_MAX / (kRowsPerPair * sizeof(double))) return false;
+    const std::size_t doubles = kRowsPerPair * (half ? half : 1);
     storage_ = static_cast<double*>(std::malloc(doubles * sizeof(double)));
     if (!storage_) return false;
     half_ = half;

@@ -96,8 +96,10 @@ Status check_scaling(const RopeScaling& scaling, std::size_t rotary_dim) {
 
 }  // namespace
 
-Status rope_frequencies(std::size_t rotary_dim, double base, const RopeScaling& scaling,
-                        double* inv_freq, double* attention_factor) {
+namespace detail {
+
+Status check_rope_frequency_options(std::size_t rotary_dim, double base,
+                                    const RopeScaling& scaling) {
   if (rotary_dim == 0 || rotary_dim % 2 != 0) {
     return Status::InvalidArgument("rope: rotaryDim must be even and positive, got " +
                                    std::to_string(rotary_dim));
@@ -105,7 +107,14 @@ Status rope_frequencies(std::size_t rotary_dim, double base, const RopeScaling& 
   if (!positive_finite(base)) {
     return Status::InvalidArgument("rope: base must be a positive finite number, got " + number(base));
   }
-  Status status = check_scaling(scaling, rotary_dim);
+  return check_scaling(scaling, rotary_dim);
+}
+
+}  // namespace detail
+
+Status rope_frequencies(std::size_t rotary_dim, double base, const RopeScaling& scaling,
+                        double* inv_freq, double* attention_factor) {
+  Status status = detail::check_rope_frequency_options(rotary_dim, base, scaling);
   if (!status.ok()) return status;
   if (!inv_freq || !attention_factor) {
     return Status::InvalidArgument("rope: null output pointer");
@@ -211,14 +220,17 @@ Status build_rope_cache(float* cos_cache, float* sin_cache, std::size_t max_posi
     return Status::OutOfRange("rope: a cache of " + std::to_string(max_positions) + " x " +
                               std::to_string(rotary_dim / 2) + " floats exceeds 2^29 elements");
   }
+  // Every check runs before the frequency table is allocated. An empty cache
+  // needs no table, which also keeps half·8 bytes, unbounded by
+  // max_positions == 0, from wrapping a 32-bit size_t.
+  Status status = detail::check_rope_frequency_options(rotary_dim, base, scaling);
+  if (!status.ok() || total == 0) return status;
+  if (!cos_cache || !sin_cache) return Status::InvalidArgument("rope: null cache pointer");
   const std::size_t half = rotary_dim / 2;
-  double* inv_freq = static_cast<double*>(std::malloc((half ? half : 1) * sizeof(double)));
+  double* inv_freq = static_cast<double*>(std::malloc(half * sizeof(double)));
   if (!inv_freq) return Status::ResourceExhausted("rope: could not allocate the frequency table");
   double attention_factor = 1.0;
-  Status status = rope_frequencies(rotary_dim, base, scaling, inv_freq, &attention_factor);
-  if (status.ok() && total > 0 && (!cos_cache || !sin_cache)) {
-    status = Status::InvalidArgument("rope: null cache pointer");
-  }
+  status = rope_frequencies(rotary_dim, base, scaling, inv_freq, &attention_factor);
   if (status.ok()) {
     detail::RopeAngles& angles = detail::thread_rope_angles();
     if (!angles.init(inv_freq, half)) {

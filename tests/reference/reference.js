@@ -42,11 +42,12 @@ export function attentionReference(q, k, v, { batch, heads, kvHeads = heads, qLe
 
 /**
  * Multi-head attention: per-head attention, heads concatenated to
- * [batch, qLen, E], then out = concat · oᵀ (+ bias). Returns Float64Array.
+ * [batch, qLen, E], then out = concat · oᵀ (+ bias). scale defaults to
+ * 1/√dim as in attentionReference. Returns Float64Array.
  */
-export function multiheadReference(q, k, v, o, { batch, heads, qLen, kvLen, dim, bias = null }) {
+export function multiheadReference(q, k, v, o, { batch, heads, qLen, kvLen, dim, bias = null, scale }) {
   const embed = heads * dim;
-  const perHead = attentionReference(q, k, v, { batch, heads, qLen, kvLen, dim });
+  const perHead = attentionReference(q, k, v, { batch, heads, qLen, kvLen, dim, scale });
   const out = new Float64Array(batch * qLen * embed);
   const concat = new Float64Array(embed);
   for (let b = 0; b < batch; b += 1) {

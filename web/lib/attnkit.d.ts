@@ -2,6 +2,8 @@
  * attnkit: attention and rotary position embedding kernels compiled to
  * WebAssembly. Every function copies its inputs into WebAssembly memory and
  * returns new tensors; no returned value is a view into the heap.
+ * docs/errors.md lists every error, the size limits and what NaN and
+ * infinity in the data produce.
  */
 
 /**
@@ -327,12 +329,28 @@ export interface RopeCacheTables {
   readonly sinCache: Tensor;
 }
 
+/** Memory statistics of one module instance, from {@link Attnkit.heapStats}. */
+export interface HeapStats {
+  /** Size of the instance's WebAssembly memory in bytes. */
+  readonly heapBytes: number;
+  /** Bytes malloc has handed out and not freed (dlmalloc's uordblks). */
+  readonly allocatedBytes: number;
+  /** Buffers the wrapper has allocated and not yet freed; 0 between calls. */
+  readonly liveAllocations: number;
+}
+
 /** The loaded module. */
 export interface Attnkit {
   /** Library version, for example "0.1.0". */
   readonly version: string;
   /** Instruction set of the kernels: "wasm-simd128" in the WebAssembly build. */
   readonly simd: string;
+
+  /**
+   * Returns the instance's memory statistics, for checking that repeated
+   * calls leave the heap flat.
+   */
+  heapStats(): HeapStats;
 
   /**
    * Scaled dot-product attention, softmax(Q·Kᵀ·scale + bias)·V, as ONNX
@@ -422,6 +440,11 @@ export interface Attnkit {
 
 /** Options of {@link loadAttnkit}. */
 export interface LoadOptions {
+  /**
+   * Create a separate instance with its own WebAssembly memory instead of
+   * returning the shared one. Default false.
+   */
+  newInstance?: boolean;
   /** Bytes of attnkit.wasm; by default Node reads them from the package. */
   wasmBinary?: ArrayBuffer | Uint8Array;
   /** Maps a file name of the package's dist/ folder to the URL to load it from. */
@@ -429,7 +452,9 @@ export interface LoadOptions {
 }
 
 /**
- * Loads the WebAssembly module. Calls without wasmBinary or locateFile share
- * one instance.
+ * Loads the WebAssembly module. Calls without options share one instance;
+ * newInstance, wasmBinary or locateFile create a new one. The promise
+ * rejects with a TypeError for an unknown option or a newInstance that is
+ * not a boolean.
  */
 export declare function loadAttnkit(options?: LoadOptions): Promise<Attnkit>;

@@ -19,8 +19,14 @@ export function checkOptionKeys(op, options, allowed) {
   return options;
 }
 
-/** Checks an optional finite number option; returns it or `fallback`. */
-export function numberOption(op, options, name, fallback, { positive = false, integer = false } = {}) {
+// Largest finite float32, for options the kernels take as float.
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Checks an optional finite number option; returns it or `fallback`. With
+ * float32 set, the value must also stay finite when rounded to float32.
+ */
+export function numberOption(op, options, name, fallback, { positive = false, integer = false, float32 = false } = {}) {
   const value = options[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'number') {
@@ -29,6 +35,9 @@ export function numberOption(op, options, name, fallback, { positive = false, in
   if (!Number.isFinite(value) || (positive && !(value > 0)) || (integer && !Number.isInteger(value))) {
     const expected = [positive ? 'positive' : null, 'finite', integer ? 'integer' : 'number'].filter(Boolean).join(' ');
     throw new RangeError(`${op}: ${name} must be a ${expected}, got ${value}`);
+  }
+  if (float32 && Math.abs(value) > FLOAT32_MAX) {
+    throw new RangeError(`${op}: ${name} must be within the float32 range ±${FLOAT32_MAX}, got ${value}`);
   }
   return value;
 }

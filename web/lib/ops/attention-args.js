@@ -219,8 +219,8 @@ function nonpadOption(op, options, shape, totalKvLen) {
  */
 export function parseAttention(op, q, k, v, options) {
   const opts = checkOptionKeys(op, options, ATTENTION_OPTIONS);
-  const scale = numberOption(op, opts, 'scale', undefined);
-  const softcap = numberOption(op, opts, 'softcap', 0);
+  const scale = numberOption(op, opts, 'scale', undefined, { float32: true });
+  const softcap = numberOption(op, opts, 'softcap', 0, { float32: true });
   if (softcap < 0) {
     throw new RangeError(`${op}: softcap must be >= 0 (0 turns it off), got ${softcap}`);
   }

@@ -89,7 +89,7 @@ export function attentionOps(module) {
   function multiheadAttention(q, k, v, o, options) {
     const op = 'multiheadAttention';
     const opts = checkOptionKeys(op, options, ['scale', 'outBias']);
-    const scale = numberOption(op, opts, 'scale', undefined);
+    const scale = numberOption(op, opts, 'scale', undefined, { float32: true });
     for (const [name, t] of [['q', q], ['k', k], ['v', v]]) {
       checkTensor(op, name, t);
       requireRank(op, name, t, [4]);

@@ -74,7 +74,7 @@ export function multiheadForwardOp(module) {
     const opts = checkOptionKeys(op, options, OPTIONS);
     if (opts.numHeads === undefined) throw new TypeError(`${op}: the numHeads option is required`);
     const numHeads = numberOption(op, opts, 'numHeads', undefined, { positive: true, integer: true });
-    const scale = numberOption(op, opts, 'scale', undefined);
+    const scale = numberOption(op, opts, 'scale', undefined, { float32: true });
     const causal = booleanOption(op, opts, 'causal', false);
     const needWeights = booleanOption(op, opts, 'needWeights', false);
     const average = booleanOption(op, opts, 'averageAttnWeights', true);
