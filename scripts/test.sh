@@ -11,7 +11,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/ensure-deps.sh || { echo "test: installing dependencies failed"; echo "0 passed, 1 failed"; exit 1; }
+# ATTNKIT_NEED_BROWSER=1: the demo page's browser test needs Debian's chromium.
+ATTNKIT_NEED_BROWSER=1 bash scripts/ensure-deps.sh || { echo "test: installing dependencies failed"; echo "0 passed, 1 failed"; exit 1; }
 if ! node scripts/build.mjs; then
   echo "test: the build failed"
   echo "0 passed, 1 failed"

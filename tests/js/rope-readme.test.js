@@ -11,10 +11,9 @@ test('README RoPE example runs', () => {
   const section = readme.slice(readme.indexOf('## RoPE options'));
   const example = section.match(/```js\n([\s\S]*?)```/)[1];
 
-  // The example uses ak and Tensor as the usage section defines them.
+  // The example imports the package itself, so it runs as a user pastes it.
+  expect(example).toContain("from 'attnkit'");
   const script = [
-    "import { loadAttnkit, Tensor } from 'attnkit';",
-    'const ak = await loadAttnkit();',
     example,
     'console.log(JSON.stringify({ dims: q.dims, rows: tables.cosCache.dims, finite: q.data.every(Number.isFinite) }));',
   ].join('\n');
