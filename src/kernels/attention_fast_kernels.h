@@ -235,7 +235,7 @@ inline void softmax_block_key_major(const HeadView& h, const AttentionScratch& s
 // Runs attention for one head without mask, softcap or score output
 // (fast_path_applies(h) must hold). scratch must come from
 // AttentionScratch::carve with the same head sizes.
-inline void attention_head_fast(const HeadView& h, const AttentionScratch& scratch) {
+ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const AttentionScratch& scratch) {
   const float neg_inf = -std::numeric_limits<float>::infinity();
   const std::size_t key_limit = h.bias.key_limit < h.kv_len ? h.bias.key_limit : h.kv_len;
 
@@ -402,12 +402,14 @@ inline void attention_head_fast(const HeadView& h, const AttentionScratch& scrat
 // Runs attention for one head with the specialised kernel when it applies,
 // otherwise with the general one. scratch must come from
 // AttentionScratch::carve with the same head sizes.
+// The call goes through a function pointer so that neither kernel is inlined
+// into the caller: binaryen inlines a function with a single caller whatever
+// its size, and one function holding both kernels made V8's code for the
+// WebAssembly build about 1.5x slower.
 inline void attention_head(const HeadView& h, const AttentionScratch& scratch) {
-  if (fast_path_applies(h)) {
-    attention_head_fast(h, scratch);
-  } else {
-    attention_head_general(h, scratch);
-  }
+  using HeadKernel = void (*)(const HeadView&, const AttentionScratch&);
+  const HeadKernel kernel = fast_path_applies(h) ? &attention_head_fast : &attention_head_general;
+  kernel(h, scratch);
 }
 
 // Stacks the query heads h0 .. h0 + group − 1 of a one-row query, which

@@ -328,7 +328,7 @@ inline void normalize_score_row(float* row, std::size_t n, bool any_allowed, flo
 
 // Runs attention for one head with any options. scratch must come from
 // AttentionScratch::carve with the same head sizes.
-inline void attention_head_general(const HeadView& h, const AttentionScratch& scratch) {
+ATTNKIT_NOINLINE inline void attention_head_general(const HeadView& h, const AttentionScratch& scratch) {
   const float neg_inf = -std::numeric_limits<float>::infinity();
   const bool biased = has_bias(h);
 

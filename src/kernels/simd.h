@@ -11,6 +11,10 @@
 
 #include <cstddef>
 
+// Keeps a large kernel a function of its own in LLVM's output (binaryen may
+// still inline a function that has a single caller).
+#define ATTNKIT_NOINLINE __attribute__((noinline))
+
 namespace attnkit {
 namespace kernels {
 
