@@ -403,9 +403,9 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
 // otherwise with the general one. scratch must come from
 // AttentionScratch::carve with the same head sizes.
 // The call goes through a function pointer so that neither kernel is inlined
-// into the caller: binaryen inlines a function with a single caller whatever
-// its size, and one function holding both kernels made V8's code for the
-// WebAssembly build about 1.5x slower.
+// into the caller. binaryen inlines a function with a single caller whatever
+// its size, and V8 ran the one function holding both kernels about 1.5x
+// slower in the WebAssembly build.
 inline void attention_head(const HeadView& h, const AttentionScratch& scratch) {
   using HeadKernel = void (*)(const HeadView&, const AttentionScratch&);
   const HeadKernel kernel = fast_path_applies(h) ? &attention_head_fast : &attention_head_general;
