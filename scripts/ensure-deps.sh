@@ -25,7 +25,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "ensure-deps: installing Debian packages: ${missing[*]}"
   if [ "$(id -u)" = 0 ]; then sudo_cmd=(); else sudo_cmd=(sudo); fi
   "${sudo_cmd[@]}" apt-get update
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y "${missing[@]}"
 fi
 
 # node_modules records the hash of the lock file it was installed from, so
