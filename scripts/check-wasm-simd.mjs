@@ -1,5 +1,5 @@
 // Disassembles dist/attnkit.wasm with binaryen's wasm-dis and reports, for
-// the function that holds each kernel, how many f32x4 multiplies and adds
+// the function that contains each kernel, how many f32x4 multiplies and adds
 // sit inside loops. Run directly for a table:
 //
 //   node scripts/check-wasm-simd.mjs [path/to/attnkit.wasm]

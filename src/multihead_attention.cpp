@@ -9,6 +9,28 @@
 #include "parallel.h"
 
 namespace attnkit {
+namespace {
+
+// Shape of the per-head attention inside multi-head attention: as many key/value
+// heads as query heads, one head size for q, k and v, and the output written
+// as [batch, q_seq_len, heads, head_dim], which is the concatenated layout.
+AttentionShape per_head_shape(std::size_t batch, std::size_t num_heads, std::size_t q_seq_len,
+                              std::size_t kv_seq_len, std::size_t head_dim,
+                              AttentionLayout input_layout) {
+  AttentionShape shape;
+  shape.batch = batch;
+  shape.num_heads = num_heads;
+  shape.num_kv_heads = num_heads;
+  shape.q_seq_len = q_seq_len;
+  shape.kv_seq_len = kv_seq_len;
+  shape.head_dim = head_dim;
+  shape.v_head_dim = head_dim;
+  shape.layout = input_layout;
+  shape.out_layout = AttentionLayout::kBSHD;
+  return shape;
+}
+
+}  // namespace
 
 Status multihead_attention(const float* q, const float* k, const float* v,
                            const float* o_weight, const float* o_bias, float* out,
@@ -28,16 +50,9 @@ Status multihead_attention(const float* q, const float* k, const float* v,
 
   // Attention reads q, k, v as [batch, heads, seq, head_dim] and writes the
   // output as [batch, seq, heads, head_dim], which is concat's layout.
-  AttentionShape attention_shape;
-  attention_shape.batch = shape.batch;
-  attention_shape.num_heads = shape.num_heads;
-  attention_shape.num_kv_heads = shape.num_heads;
-  attention_shape.q_seq_len = shape.q_seq_len;
-  attention_shape.kv_seq_len = shape.kv_seq_len;
-  attention_shape.head_dim = shape.head_dim;
-  attention_shape.v_head_dim = shape.head_dim;
-  attention_shape.layout = AttentionLayout::kBHSD;
-  attention_shape.out_layout = AttentionLayout::kBSHD;
+  const AttentionShape attention_shape =
+      per_head_shape(shape.batch, shape.num_heads, shape.q_seq_len, shape.kv_seq_len,
+                     shape.head_dim, AttentionLayout::kBHSD);
 
   // Everything is checked before the first allocation, so a bad call never
   // allocates the concat and packed buffers.
@@ -149,16 +164,9 @@ Status multihead_attention_forward(const float* query, const float* key, const f
 
   // The projections are [batch, seq, heads, head_dim], the kBSHD layout, and
   // the heads land side by side in concat [batch, q_seq_len, E].
-  AttentionShape attention_shape;
-  attention_shape.batch = shape.batch;
-  attention_shape.num_heads = shape.num_heads;
-  attention_shape.num_kv_heads = shape.num_heads;
-  attention_shape.q_seq_len = shape.q_seq_len;
-  attention_shape.kv_seq_len = shape.kv_seq_len;
-  attention_shape.head_dim = embed / shape.num_heads;
-  attention_shape.v_head_dim = embed / shape.num_heads;
-  attention_shape.layout = AttentionLayout::kBSHD;
-  attention_shape.out_layout = AttentionLayout::kBSHD;
+  const AttentionShape attention_shape =
+      per_head_shape(shape.batch, shape.num_heads, shape.q_seq_len, shape.kv_seq_len,
+                     embed / shape.num_heads, AttentionLayout::kBSHD);
   AttentionExtras extras;
   extras.scores = weights_out;
   extras.scores_mode = ScoreOutputMode::kSoftmax;

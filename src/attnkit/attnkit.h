@@ -274,7 +274,7 @@ struct RopeScaling {
 
 /// Precomputed cos and sin tables that replace the computed angles.
 ///
-/// Each row holds `width` values: width = rotary_dim / 2 (the ONNX
+/// Each row has `width` values: width = rotary_dim / 2 (the ONNX
 /// RotaryEmbedding form, entry k for pair k) or width = rotary_dim (the
 /// full-width form of Hugging Face's apply_rotary_pos_emb, entry j for output
 /// channel j, so both halves of a row are used as given). When per_token is

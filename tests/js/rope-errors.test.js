@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { loadAttnkit, Tensor } from '../../web/lib/attnkit.js';
 import { ropeGeneralReference, seededFloats } from '../reference/reference.js';
+import { expectErrorThenWorks } from './expect-error.js';
 import { expectClose } from './tolerance.js';
 
 let ak;
@@ -21,15 +22,7 @@ function expectStillWorks() {
 }
 
 function expectError(fn, type, pattern) {
-  let caught;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(type);
-  expect(caught.message).toMatch(pattern);
-  expectStillWorks();
+  expectErrorThenWorks(fn, type, pattern, expectStillWorks);
 }
 
 describe('rope shape errors', () => {

@@ -385,7 +385,7 @@ export interface Attnkit {
   /** Number of threads the operations use (1 for the single-thread build). */
   readonly threads: number;
   /**
-   * Why a request for more than one thread loaded the single-thread build
+   * Reason that a request for more than one thread loaded the single-thread build
    * instead (no SharedArrayBuffer, or a page that is not cross-origin
    * isolated), or null.
    */

@@ -137,7 +137,7 @@ export function positionIdsArray(op, positionIds, batch, seqLen) {
 /**
  * Checks cosCache and sinCache and returns { rows, width, perToken }:
  * rank 2 (maxPositions, width) is indexed by position, rank 3
- * (batch, seq, width) holds one row per token. width is rotaryDim/2 or
+ * (batch, seq, width) has one row per token. width is rotaryDim/2 or
  * rotaryDim (full width).
  */
 export function cacheLayout(op, cosCache, sinCache, { batch, seqLen, rotaryDim }) {
