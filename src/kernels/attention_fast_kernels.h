@@ -27,15 +27,18 @@
 namespace attnkit {
 namespace kernels {
 
-// Register tiles. Q·Kᵀ: 8 / kScoreVecs keys × kScoreVecs vectors of query rows.
-// P·V: kPvRows rows × kPvVecs vectors of value columns. With 4 lanes
+// Register tiles of kTileAccumulators vectors. Q·Kᵀ: kTileAccumulators /
+// kScoreVecs keys × kScoreVecs vectors of query rows. P·V: kPvRows rows ×
+// kTileAccumulators / kPvRows vectors of value columns. With 4 lanes
 // (SIMD128) the tiles read 64 bytes, a whole cache line, of each qt row and
 // value row at a time. In the WebAssembly build this took about two thirds
 // of the time of tiles that read 32 bytes (4 keys × 2 vectors and 4 rows ×
-// 2 vectors). Wider vectors keep those tiles, which already span whole lines.
+// 2 vectors). Wider vectors read whole lines with two vectors. With AVX-512
+// the tiles hold 16 accumulators (8 keys or 8 rows × 2 vectors). With 8,
+// GCC 12 folded the vector loads into the FMAs, so each vector was loaded
+// once per key or row and the loads limited the FMA rate.
 constexpr std::size_t kScoreVecs = kLanes == 4 ? 4 : 2;
-constexpr std::size_t kPvRows = kLanes == 4 ? 2 : 4;
-constexpr std::size_t kPvVecs = 8 / kPvRows;
+constexpr std::size_t kPvRows = kLanes == 4 ? 2 : kTileAccumulators / 2;
 static_assert(kRowBlock % (kScoreVecs * kLanes) == 0, "row block must hold whole score tiles");
 
 // Returns true when attention_head_fast computes this head.
@@ -75,12 +78,17 @@ inline void score_tile(const float* qt, const float* k, std::size_t k_stride,
 }
 
 // Scores of n_keys keys (rows of k) against n_vec row vectors of qt.
+// score_keys and pv_rows are not inlined into attention_head_fast: there,
+// GCC 12 ran out of general registers, kept integers in vector registers
+// and then spilled the tiles' vectors to the stack. On an AMD EPYC (Zen 4)
+// host that made attention (b) about 1.4 times slower natively (measured
+// with bench/native/bench_native.cpp mha-parts).
 template <std::size_t NV>
-inline void score_keys(const float* qt, const float* k, std::size_t k_stride,
-                       std::size_t head_dim, std::size_t n_keys, float* st) {
+ATTNKIT_NOINLINE inline void score_keys(const float* qt, const float* k, std::size_t k_stride,
+                                        std::size_t head_dim, std::size_t n_keys, float* st) {
   std::size_t c = 0;
-  // 8 accumulators: 8 / NV keys, so a narrow tile takes more keys.
-  constexpr std::size_t kKeys = 8 / NV;
+  // A narrow tile takes more keys.
+  constexpr std::size_t kKeys = kTileAccumulators / NV;
   for (; c + kKeys <= n_keys; c += kKeys) {
     score_tile<kKeys, NV>(qt, k + c * k_stride, k_stride, head_dim, st + c * kRowBlock);
   }
@@ -135,13 +143,35 @@ inline void pv_tile(const float* w, std::size_t key_step, std::size_t row_step, 
   }
 }
 
-// Runs pv_tile over all value columns of NR rows: pairs of vectors, then
-// one vector, then scalar columns. Keys are taken key_chunk at a time, so a
-// chunk's value rows are read whole before the next chunk starts.
+// Runs pv_tile over the value columns [d, v_head_dim) of NR rows: tiles of
+// NC vectors while they fit, then NC / 2 vectors and so on down to one
+// vector. Returns the first column of the scalar tail.
+template <std::size_t NR, std::size_t NC>
+inline std::size_t pv_columns(const float* w, std::size_t key_step, std::size_t row_step,
+                              const float* factor, std::size_t c0, std::size_t c1, const float* v,
+                              std::size_t v_stride, std::size_t v_head_dim, float* acc,
+                              std::size_t d) {
+  for (; d + NC * kLanes <= v_head_dim; d += NC * kLanes) {
+    pv_tile<NR, NC>(w, key_step, row_step, factor, c0, c1, v + d, v_stride, acc + d, v_head_dim);
+  }
+  if constexpr (NC > 1) {
+    return pv_columns<NR, NC / 2>(w, key_step, row_step, factor, c0, c1, v, v_stride, v_head_dim,
+                                  acc, d);
+  } else {
+    return d;
+  }
+}
+
+// Runs pv_tile over all value columns of NR rows, then the scalar columns.
+// Fewer rows take wider tiles (kTileAccumulators / NR vectors), so each
+// value row is read in fewer, longer pieces. Keys are taken key_chunk at a
+// time, so a chunk's value rows are read whole before the next chunk starts.
 template <std::size_t NR>
-inline void pv_rows(const float* w, std::size_t key_step, std::size_t row_step, const float* corr,
-                    std::size_t c0, std::size_t c1, std::size_t key_chunk, const float* v,
-                    std::size_t v_stride, std::size_t v_head_dim, float* acc) {
+ATTNKIT_NOINLINE inline void pv_rows(const float* w, std::size_t key_step, std::size_t row_step,
+                                     const float* corr, std::size_t c0, std::size_t c1,
+                                     std::size_t key_chunk, const float* v, std::size_t v_stride,
+                                     std::size_t v_head_dim, float* acc) {
+  constexpr std::size_t kWidestTile = kTileAccumulators / NR > 0 ? kTileAccumulators / NR : 1;
   // The rescale factors apply once, with the first chunk.
   float ones[NR];
   for (std::size_t r = 0; r < NR; ++r) {
@@ -151,25 +181,8 @@ inline void pv_rows(const float* w, std::size_t key_step, std::size_t row_step, 
   std::size_t start = c0;
   do {
     const std::size_t end = c1 - start < key_chunk ? c1 : start + key_chunk;
-    std::size_t d = 0;
-    // One row has registers for 8 column vectors and two rows for 4, so
-    // each value row is read in fewer, longer pieces.
-    for (; NR == 1 && d + 8 * kLanes <= v_head_dim; d += 8 * kLanes) {
-      pv_tile<NR, 8>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
-                     v_head_dim);
-    }
-    for (; NR <= 2 && d + 4 * kLanes <= v_head_dim; d += 4 * kLanes) {
-      pv_tile<NR, 4>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
-                     v_head_dim);
-    }
-    for (; d + 2 * kLanes <= v_head_dim; d += 2 * kLanes) {
-      pv_tile<NR, 2>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
-                     v_head_dim);
-    }
-    for (; d + kLanes <= v_head_dim; d += kLanes) {
-      pv_tile<NR, 1>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
-                     v_head_dim);
-    }
+    std::size_t d = pv_columns<NR, kWidestTile>(w, key_step, row_step, factor, start, end, v,
+                                                v_stride, v_head_dim, acc, 0);
     for (; d < v_head_dim; ++d) {
       for (std::size_t r = 0; r < NR; ++r) {
         float sum = acc[r * v_head_dim + d] * factor[r];
@@ -182,6 +195,22 @@ inline void pv_rows(const float* w, std::size_t key_step, std::size_t row_step, 
     factor = ones;
     start = end;
   } while (start < c1);
+}
+
+// Calls pv_rows<nr> for a run-time row count 1 <= nr <= NR.
+template <std::size_t NR>
+inline void pv_rows_up_to(std::size_t nr, const float* w, std::size_t key_step,
+                          std::size_t row_step, const float* corr, std::size_t c0, std::size_t c1,
+                          std::size_t key_chunk, const float* v, std::size_t v_stride,
+                          std::size_t v_head_dim, float* acc) {
+  if constexpr (NR > 1) {
+    if (nr < NR) {
+      pv_rows_up_to<NR - 1>(nr, w, key_step, row_step, corr, c0, c1, key_chunk, v, v_stride,
+                            v_head_dim, acc);
+      return;
+    }
+  }
+  pv_rows<NR>(w, key_step, row_step, corr, c0, c1, key_chunk, v, v_stride, v_head_dim, acc);
 }
 
 // Computes the weights w[r][c] (row stride kKeyBlock, in scratch.st) of the
@@ -351,9 +380,10 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
         }
       }
 
-      // P·V, 4 rows at a time. Keys that every row of the group attends go
-      // through the register tile. A row's other keys (on the causal
-      // diagonal) are added one by one, so blocked value rows are never read.
+      // P·V, kPvRows rows at a time. Keys that every row of the group
+      // attends go through the register tile. A row's other keys (on the
+      // causal diagonal) are added one by one, so blocked value rows are
+      // never read.
       for (std::size_t r0 = 0; r0 < rows; r0 += kPvRows) {
         const std::size_t nr = rows - r0 < kPvRows ? rows - r0 : kPvRows;
         std::size_t common = n_keys;
@@ -366,12 +396,8 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
         const float* c_r = corr + r0;
         const std::size_t vs = h.v_stride;
         const std::size_t dv = h.v_head_dim;
-        switch (nr) {
-          case 4: pv_rows<4>(w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv, acc); break;
-          case 3: pv_rows<3>(w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv, acc); break;
-          case 2: pv_rows<2>(w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv, acc); break;
-          default: pv_rows<1>(w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv, acc); break;
-        }
+        pv_rows_up_to<kPvRows>(nr, w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv,
+                               acc);
         for (std::size_t r = r0; r < r0 + nr; ++r) {
           std::size_t e = row_end[r] > j0 ? row_end[r] - j0 : 0;
           if (e > n_keys) {

@@ -10,6 +10,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include <cstddef>
+#include <type_traits>
 
 // Keeps a large kernel a function of its own in LLVM's output (binaryen may
 // still inline a function that has a single caller).
@@ -21,6 +22,13 @@ namespace kernels {
 using Arch = xsimd::default_arch;
 using Batch = xsimd::batch<float, Arch>;
 constexpr std::size_t kLanes = Batch::size;
+
+// Vector registers of the target: 32 with AVX-512 (zmm0 to zmm31), else 16,
+// as x86-64 has for SSE and AVX and as V8 uses for SIMD128 on x86-64 (the 32
+// registers of Arm NEON are not counted). The register tiles of the kernels
+// keep about half of them as accumulators.
+constexpr std::size_t kVectorRegisters = std::is_base_of<xsimd::avx512f, Arch>::value ? 32 : 16;
+constexpr std::size_t kTileAccumulators = kVectorRegisters / 2;
 
 // Rounds n down to a multiple of the vector width.
 inline std::size_t round_down_to_lanes(std::size_t n) { return n - n % kLanes; }
