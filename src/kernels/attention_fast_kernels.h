@@ -50,8 +50,9 @@ inline bool fast_path_applies(const HeadView& h) {
 // qt and st point at the first row vector of the tile; both have row
 // stride kRowBlock.
 template <std::size_t NK, std::size_t NV>
-inline void score_tile(const float* qt, const float* k, std::size_t k_stride,
-                       std::size_t head_dim, float* st) {
+ATTNKIT_ALWAYS_INLINE inline void score_tile(const float* qt, const float* k,
+                                             std::size_t k_stride, std::size_t head_dim,
+                                             float* st) {
   Batch acc[NK][NV];
   for (std::size_t kk = 0; kk < NK; ++kk) {
     for (std::size_t v = 0; v < NV; ++v) {
@@ -78,9 +79,9 @@ inline void score_tile(const float* qt, const float* k, std::size_t k_stride,
 }
 
 // Scores of n_keys keys (rows of k) against n_vec row vectors of qt.
-// score_keys and pv_rows are not inlined into attention_head_fast: there,
-// GCC 12 ran out of general registers, kept integers in vector registers
-// and then spilled the tiles' vectors to the stack. On an AMD EPYC (Zen 4)
+// score_keys and pv_rows are not inlined into attention_head_fast. Inlined
+// there, GCC 12 ran out of general registers, kept integers in vector
+// registers and then spilled the tiles' vectors to the stack. On an AMD EPYC (Zen 4)
 // host that made attention (b) about 1.4 times slower natively (measured
 // with bench/native/bench_native.cpp mha-parts).
 template <std::size_t NV>
@@ -114,9 +115,10 @@ inline void score_row_by_keys(const float* q, const float* k, std::size_t k_stri
 // the tile's first element (row stride acc_stride), v at the tile's first
 // column of key row 0.
 template <std::size_t NR, std::size_t NC>
-inline void pv_tile(const float* w, std::size_t key_step, std::size_t row_step, const float* corr,
-                    std::size_t c0, std::size_t c1, const float* v, std::size_t v_stride,
-                    float* acc, std::size_t acc_stride) {
+ATTNKIT_ALWAYS_INLINE inline void pv_tile(const float* w, std::size_t key_step,
+                                          std::size_t row_step, const float* corr, std::size_t c0,
+                                          std::size_t c1, const float* v, std::size_t v_stride,
+                                          float* acc, std::size_t acc_stride) {
   Batch a[NR][NC];
   for (std::size_t r = 0; r < NR; ++r) {
     const Batch cr(corr[r]);
@@ -147,10 +149,11 @@ inline void pv_tile(const float* w, std::size_t key_step, std::size_t row_step, 
 // NC vectors while they fit, then NC / 2 vectors and so on down to one
 // vector. Returns the first column of the scalar tail.
 template <std::size_t NR, std::size_t NC>
-inline std::size_t pv_columns(const float* w, std::size_t key_step, std::size_t row_step,
-                              const float* factor, std::size_t c0, std::size_t c1, const float* v,
-                              std::size_t v_stride, std::size_t v_head_dim, float* acc,
-                              std::size_t d) {
+ATTNKIT_ALWAYS_INLINE inline std::size_t pv_columns(const float* w, std::size_t key_step,
+                                                    std::size_t row_step, const float* factor,
+                                                    std::size_t c0, std::size_t c1, const float* v,
+                                                    std::size_t v_stride, std::size_t v_head_dim,
+                                                    float* acc, std::size_t d) {
   for (; d + NC * kLanes <= v_head_dim; d += NC * kLanes) {
     pv_tile<NR, NC>(w, key_step, row_step, factor, c0, c1, v + d, v_stride, acc + d, v_head_dim);
   }

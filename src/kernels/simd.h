@@ -15,6 +15,9 @@
 // Keeps a large kernel a function of its own in LLVM's output (binaryen may
 // still inline a function that has a single caller).
 #define ATTNKIT_NOINLINE __attribute__((noinline))
+// Inlines a register tile into its caller even where the compiler's cost
+// model would call it, because the call then costs more than a short tile.
+#define ATTNKIT_ALWAYS_INLINE __attribute__((always_inline))
 
 namespace attnkit {
 namespace kernels {
