@@ -77,15 +77,19 @@ attnkit::RopeScaling to_scaling(const RopeScalingArgs& args) {
   return scaling;
 }
 
-// x and out may be the same offset (in place).
-val rope(std::uintptr_t x, std::uintptr_t out, const RopeArgs& args) {
+struct RopeCall {
   attnkit::RopeShape shape;
-  shape.batch = args.batch;
-  shape.seq_len = args.seq_len;
-  shape.num_heads = args.num_heads;
-  shape.head_dim = args.head_dim;
-  shape.layout = static_cast<attnkit::RopeLayout>(args.layout);
   attnkit::RopeOptions options;
+};
+
+RopeCall to_rope_call(const RopeArgs& args) {
+  RopeCall call;
+  call.shape.batch = args.batch;
+  call.shape.seq_len = args.seq_len;
+  call.shape.num_heads = args.num_heads;
+  call.shape.head_dim = args.head_dim;
+  call.shape.layout = static_cast<attnkit::RopeLayout>(args.layout);
+  attnkit::RopeOptions& options = call.options;
   options.base = args.base;
   options.interleaved = args.interleaved;
   options.position_offset = static_cast<std::int64_t>(args.position_offset);
@@ -97,8 +101,20 @@ val rope(std::uintptr_t x, std::uintptr_t out, const RopeArgs& args) {
   options.cache.width = args.cache_width;
   options.cache.per_token = args.cache_per_token;
   options.scaling = to_scaling(args.scaling);
-  return to_js(attnkit::apply_rope(from_offset<const float>(x), from_offset<float>(out), shape,
-                                   options));
+  return call;
+}
+
+// x and out may be the same offset (in place).
+val rope(std::uintptr_t x, std::uintptr_t out, const RopeArgs& args) {
+  const RopeCall call = to_rope_call(args);
+  return to_js(attnkit::apply_rope(from_offset<const float>(x), from_offset<float>(out), call.shape,
+                                   call.options));
+}
+
+// Checks a call without reading x; the pointers in args are read.
+val rope_check(const RopeArgs& args) {
+  const RopeCall call = to_rope_call(args);
+  return to_js(attnkit::check_rope(call.shape, call.options));
 }
 
 val rope_cache(std::uintptr_t cos_cache, std::uintptr_t sin_cache, const RopeCacheArgs& args) {
@@ -150,5 +166,6 @@ EMSCRIPTEN_BINDINGS(attnkit_rope) {
       .field("scaling", &RopeCacheArgs::scaling);
 
   emscripten::function("rope", &rope);
+  emscripten::function("ropeCheck", &rope_check);
   emscripten::function("ropeCache", &rope_cache);
 }

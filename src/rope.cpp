@@ -220,7 +220,7 @@ inline void rotate_head(const float* src, float* dst, const float* row, std::siz
 
 }  // namespace
 
-Status apply_rope(const float* x, float* out, const RopeShape& shape, const RopeOptions& options) {
+Status check_rope(const RopeShape& shape, const RopeOptions& options) {
   const std::size_t rotary_dim = options.rotary_dim == 0 ? shape.head_dim : options.rotary_dim;
   Status status = check_shape(shape, rotary_dim);
   if (!status.ok()) return status;
@@ -237,7 +237,6 @@ Status apply_rope(const float* x, float* out, const RopeShape& shape, const Rope
     if (options.cache.cos) return Status::Ok();
     return detail::check_rope_frequency_options(rotary_dim, options.base, options.scaling);
   }
-  if (!x || !out) return Status::InvalidArgument("rope: null data pointer");
   // Token s sits at position_offset + s, which must not overflow int64.
   const auto last_index = static_cast<std::int64_t>(shape.seq_len - 1);
   if (!options.position_ids &&
@@ -246,12 +245,22 @@ Status apply_rope(const float* x, float* out, const RopeShape& shape, const Rope
                                    " plus the sequence length " + size_text(shape.seq_len) +
                                    " overflows a 64-bit integer");
   }
+  if (!options.cache.cos) {
+    status = detail::check_rope_frequency_options(rotary_dim, options.base, options.scaling);
+    if (!status.ok()) return status;
+  }
+  return check_cache(shape, options, rotary_dim);
+}
+
+Status apply_rope(const float* x, float* out, const RopeShape& shape, const RopeOptions& options) {
+  Status status = check_rope(shape, options);
+  if (!status.ok()) return status;
+  const std::size_t rotary_dim = options.rotary_dim == 0 ? shape.head_dim : options.rotary_dim;
+  if (shape.batch * shape.seq_len * shape.num_heads * shape.head_dim == 0) return Status::Ok();
+  if (!x || !out) return Status::InvalidArgument("rope: null data pointer");
 
   RowBuilder rows(shape, options, rotary_dim);
   status = rows.init();
-  if (!status.ok()) return status;
-
-  status = check_cache(shape, options, rotary_dim);
   if (!status.ok()) return status;
 
   const std::size_t head_dim = shape.head_dim;

@@ -67,9 +67,13 @@ export async function create({ threads }) {
 
       if (workload.kind === 'rope') {
         const x = new Tensor(inputs.x, [s.batch, s.seqLen, s.heads, s.dim]);
+        // Like the plain JavaScript runner, the copying form writes into a
+        // result array it reuses. A new array per call is reported apart.
+        const reused = new Tensor(new Float32Array(inputs.x.length), x.dims);
         let out;
         const variants = [
-          { variant: 'copying', form: 'ak.rope(Tensor)', run: () => { out = ak.rope(x); }, output: () => out.data },
+          { variant: 'copying', form: 'ak.rope(Tensor, { out: reused Tensor })', run: () => ak.rope(x, { out: reused }), output: () => reused.data },
+          { variant: 'copying into a new array', form: 'ak.rope(Tensor)', run: () => { out = ak.rope(x); }, output: () => out.data },
         ];
         if (typeof ak.alloc !== 'function') {
           variants.push({ variant: 'in wasm memory', unsupported: 'ak.alloc is not available in this build' });

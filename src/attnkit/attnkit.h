@@ -318,6 +318,12 @@ struct RopeOptions {
 Status apply_rope(const float* x, float* out, const RopeShape& shape,
                   const RopeOptions& options);
 
+/// Makes every check apply_rope makes on the shape and options, including
+/// each position against the rows of a cache, and reads no tensor data.
+/// A caller that rotates a large tensor in pieces calls it once for the
+/// whole shape first, so that no piece fails after others were written.
+Status check_rope(const RopeShape& shape, const RopeOptions& options);
+
 /// Widens n IEEE 754 half-precision values (given as bits) to float; every
 /// half is exact in float. The attention kernels compute float16 tensors in
 /// float32 after this conversion.

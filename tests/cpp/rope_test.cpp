@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -351,3 +353,52 @@ TEST(RopeErrors, BadScaling) {
 }
 
 }  // namespace
+
+namespace {
+
+// A bad call of each kind for check_rope, each with x given.
+struct BadRopeCall {
+  const char* description;
+  attnkit::RopeShape shape;
+  attnkit::RopeOptions options;
+};
+
+}  // namespace
+
+TEST(Rope, CheckRopeMatchesApplyRopeErrors) {
+  static const std::int32_t ids[] = {0, 1, 2, 9};
+  static const float table[20] = {};
+  std::vector<BadRopeCall> calls;
+  calls.push_back({"odd headDim", {1, 2, 1, 3}, {}});
+  calls.push_back({"rotaryDim too wide", {1, 2, 1, 4}, {}});
+  calls.back().options.rotary_dim = 6;
+  calls.push_back({"zero base", {1, 2, 1, 4}, {}});
+  calls.back().options.base = 0.0;
+  calls.push_back({"bad scaling factor", {1, 2, 1, 4}, {}});
+  calls.back().options.scaling.type = attnkit::RopeScalingType::kLinear;
+  calls.back().options.scaling.factor = -1.0;
+  calls.push_back({"offset overflow", {1, 2, 1, 4}, {}});
+  calls.back().options.position_offset = std::numeric_limits<std::int64_t>::max();
+  calls.push_back({"position id outside the cache", {2, 2, 1, 4}, {}});
+  calls.back().options.position_ids = ids;
+  calls.back().options.cache = {table, table, 4, 2, false};
+
+  for (const BadRopeCall& call : calls) {
+    SCOPED_TRACE(call.description);
+    const std::size_t n = call.shape.batch * call.shape.seq_len * call.shape.num_heads * call.shape.head_dim;
+    const auto x = random_floats(n, 40);
+    std::vector<float> out(n, 5.0f);
+    const attnkit::Status applied = attnkit::apply_rope(x.data(), out.data(), call.shape, call.options);
+    const attnkit::Status checked = attnkit::check_rope(call.shape, call.options);
+    EXPECT_FALSE(applied.ok());
+    EXPECT_EQ(checked.code, applied.code);
+    EXPECT_EQ(checked.message, applied.message);
+    EXPECT_EQ(out, std::vector<float>(n, 5.0f));
+  }
+
+  attnkit::RopeShape good{2, 2, 1, 4};
+  attnkit::RopeOptions options;
+  options.position_ids = ids;
+  options.cache = {table, table, 10, 2, false};
+  EXPECT_TRUE(attnkit::check_rope(good, options).ok());
+}

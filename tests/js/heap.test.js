@@ -53,15 +53,16 @@ describe('errors after allocation', () => {
 describe('heapStats', () => {
   test('reports what a large call allocates', async () => {
     // A fresh instance starts at 16 MiB. Input and output together are
-    // twice that, so the memory grows.
+    // twice that, so the memory grows. Layout 'bhsd' copies x in whole,
+    // where a 'bshd' x would stream through a small buffer.
     const ak = await loadAttnkit({ newInstance: true });
     // RoPE keeps a per-thread angle table for the last head size between
     // calls, so a small call of the same head size comes first.
     ak.rope(new Tensor(new Float32Array(64), [1, 1, 1, 64]));
     const before = ak.heapStats();
     const n = before.heapBytes / 4;
-    const x = new Tensor(new Float32Array(n), [1, n / 64, 1, 64]);
-    ak.rope(x);
+    const x = new Tensor(new Float32Array(n), [1, 1, n / 64, 64]);
+    ak.rope(x, { layout: 'bhsd' });
     const after = ak.heapStats();
     expect(after.heapBytes).toBeGreaterThan(before.heapBytes);
     expect(after.liveAllocations).toBe(0);
@@ -80,8 +81,8 @@ describe('results and heap growth', () => {
     // Inputs larger than the whole current memory force it to grow, which
     // replaces the ArrayBuffer behind every heap view.
     const n = heapBefore / 4 + 1024;
-    const big = new Tensor(new Float32Array(n), [1, n / 2, 1, 2]);
-    ak.rope(big);
+    const big = new Tensor(new Float32Array(n), [1, 1, n / 2, 2]);
+    ak.rope(big, { layout: 'bhsd' });
     expect(ak.heapStats().heapBytes).toBeGreaterThan(heapBefore);
 
     expect(out.data.buffer.byteLength).toBe(out.data.length * 4);

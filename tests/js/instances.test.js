@@ -31,7 +31,7 @@ describe('loadAttnkit instances', () => {
     // Growing a's memory leaves b's size as it was.
     const sizeB = b.heapStats().heapBytes;
     const n = a.heapStats().heapBytes / 4;
-    a.rope(new Tensor(new Float32Array(n), [1, n / 4, 1, 4]));
+    a.rope(new Tensor(new Float32Array(n), [1, 1, n / 4, 4]), { layout: 'bhsd' });
     expect(a.heapStats().heapBytes).toBeGreaterThan(sizeB);
     expect(b.heapStats().heapBytes).toBe(sizeB);
 

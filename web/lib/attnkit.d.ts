@@ -69,14 +69,20 @@ export declare class HeapTensor implements TensorLike {
 /** The `out` option shared by every operation. */
 export interface OutOption {
   /**
-   * A tensor from this module's alloc() with the result's dims. The result
-   * is written there and `out` is returned. It may not overlap an input.
-   * attentionWithCache, which returns several tensors, rejects it.
-   * @throws {TypeError} if out is not a live alloc() tensor of this module.
-   * @throws {RangeError} if its size or dims differ from the result's, or it
-   *   overlaps an input.
+   * Where the result goes; `out` is returned. Its dims must be the
+   * result's, and it receives float32 values also when the inputs are float16.
+   * - A tensor from this module's alloc(): the result is written there
+   *   without a copy. It may not overlap an input.
+   * - A tensor whose data is a Float32Array outside WebAssembly memory: the
+   *   result is copied into it, so a loop that reuses it allocates no new
+   *   array per call. It may be an input (for example rope(x, { out: x })).
+   * attentionWithCache, which returns several tensors, rejects it, and rope
+   * rejects it together with inPlace.
+   * @throws {TypeError} if out is neither, or is disposed.
+   * @throws {RangeError} if its size or dims differ from the result's, or an
+   *   alloc() tensor overlaps an input.
    */
-  out?: HeapTensor;
+  out?: HeapTensor | { data: Float32Array; dims: readonly number[] };
 }
 
 /**

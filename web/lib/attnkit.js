@@ -5,7 +5,7 @@ import { attentionOps } from './ops/attention.js';
 import { ropeOps } from './ops/rope.js';
 import { checkOptionKeys } from './options.js';
 import { pinArguments, unpinResult } from './pin-arguments.js';
-import { Tensor, describe } from './tensor.js';
+import { Tensor, checkTensor, describe } from './tensor.js';
 
 export { HeapTensor, Tensor };
 
@@ -20,24 +20,48 @@ function withPinnedArguments(operation) {
   };
 }
 
+// Returns what withOutput() takes for the `out` option: the HeapTensor
+// itself, or { data, dims } read once from a tensor whose data is a
+// Float32Array outside WebAssembly memory.
+function outputTarget(module, name, out) {
+  if (out instanceof HeapTensor) {
+    if (HeapTensor.location(out)[0] !== module) {
+      throw new TypeError(`${name}: out is an alloc() tensor of another module instance`);
+    }
+    if (out.disposed) throw new TypeError(`${name}: out was disposed`);
+    return out;
+  }
+  if (out === null || typeof out !== 'object') {
+    throw new TypeError(`${name}: out must be a tensor from alloc() or a Tensor with Float32Array data, got ${describe(out)}`);
+  }
+  const { data, dims } = out;
+  if (!(data instanceof Float32Array)) {
+    throw new TypeError(`${name}: out.data must be a Float32Array, got ${describe(data)}`);
+  }
+  checkTensor(name, 'out', { data, dims });
+  if (data.buffer === module.HEAPF32.buffer) {
+    throw new TypeError(`${name}: out.data is a view of WebAssembly memory; pass the alloc() tensor itself as out`);
+  }
+  return { data, dims: [...dims] };
+}
+
 // Adds the `out` option to an operation whose last parameter is its
-// options object: `out` (an ak.alloc() tensor with the result's dims)
-// receives the result in WebAssembly memory and is returned.
-// optionsIndex is the position of that options object.
+// options object: `out` receives the result and is returned. An
+// ak.alloc() tensor receives it in WebAssembly memory without a copy. A
+// Tensor with Float32Array data receives a copy, so a loop that reuses it
+// allocates nothing per call. optionsIndex is the position of that options
+// object.
 function withOutOption(module, name, fn, optionsIndex) {
   return (...args) => {
     const options = args[optionsIndex];
     if (options === null || typeof options !== 'object' || !Object.hasOwn(options, 'out')) return fn(...args);
     const { out, ...rest } = options;
-    if (!(out instanceof HeapTensor) || HeapTensor.location(out)[0] !== module) {
-      throw new TypeError(`${name}: out must be a tensor from this module's alloc(), got ${out === null ? 'null' : typeof out === 'object' ? out.constructor.name : typeof out}`);
-    }
-    if (out.disposed) throw new TypeError(`${name}: out was disposed`);
+    const target = outputTarget(module, name, out);
     const callArgs = [...args];
     callArgs[optionsIndex] = rest;
-    const result = withOutput(module, name, out, () => fn(...callArgs));
-    if (result.dims.length !== out.dims.length || result.dims.some((d, i) => d !== out.dims[i])) {
-      throw new RangeError(`${name}: out has dims [${out.dims.join(', ')}], but the result has dims [${result.dims.join(', ')}]; out was overwritten, so pass one with the result's dims`);
+    const result = withOutput(module, name, target, () => fn(...callArgs));
+    if (result.dims.length !== target.dims.length || result.dims.some((d, i) => d !== target.dims[i])) {
+      throw new RangeError(`${name}: out has dims [${target.dims.join(', ')}], but the result has dims [${result.dims.join(', ')}]; out was overwritten, so pass one with the result's dims`);
     }
     return out;
   };

@@ -2,7 +2,9 @@
 // allocates its buffers, copies inputs in, runs the kernel, copies outputs
 // out and frees every buffer in `finally`. Tensors from ak.alloc() live in
 // WebAssembly memory: as inputs their pointers go straight to the kernels,
-// and as the `out` option they receive the result without a copy.
+// and as the `out` option they receive the result without a copy. A
+// Float32Array tensor as `out` receives a copy of the result, so a caller
+// that reuses it allocates no new array per call.
 
 const BYTES_PER_FLOAT = 4;
 
@@ -175,8 +177,9 @@ export function allocHeapTensor(module, dims) {
 }
 
 /**
- * Runs `call()` with `out` (a HeapTensor of `module`) as the destination of
- * the next callWithHeap() output. Throws when the operation did not use it.
+ * Runs `call()` with `out` as the destination of the next callWithHeap()
+ * output: a HeapTensor of `module`, or { data } with a Float32Array outside
+ * WebAssembly memory. Throws when the operation did not use it.
  */
 export function withOutput(module, op, out, call) {
   const state = heapState(module);
@@ -189,6 +192,31 @@ export function withOutput(module, op, out, call) {
   } finally {
     state.pendingOut = null;
   }
+}
+
+/**
+ * Returns the `out` of withOutput() in progress, or null, and marks it used
+ * after checking that it has `length` elements. For operations that write
+ * their result without callWithHeap().
+ */
+export function claimOutput(module, op, length) {
+  const state = heapState(module);
+  const out = state.pendingOut;
+  if (!out) return null;
+  const size = out instanceof HeapTensor ? out.size : out.data.length;
+  if (size !== length) throw new RangeError(`${op}: out has ${size} elements, but the result has ${length}`);
+  state.outUsed = true;
+  return out;
+}
+
+/** Returns the `out` of withOutput() in progress, or null, without using it. */
+export function pendingOutput(module) {
+  return heapState(module).pendingOut;
+}
+
+/** True when `array` is a view inside a live ak.alloc() tensor of `module`. */
+export function isHeapResident(module, array) {
+  return heapOffset(module, array) >= 0;
 }
 
 function overlaps(a, aBytes, b, bBytes) {
@@ -208,7 +236,13 @@ function overlaps(a, aBytes, b, bBytes) {
  */
 export function callWithHeap(module, op, inputs, outputLengths, invoke) {
   const state = heapState(module);
-  const out = state.pendingOut;
+  const pending = state.pendingOut;
+  const out = pending instanceof HeapTensor ? pending : null;
+  const copyOut = pending && !out ? pending : null;
+  if (copyOut) {
+    if (outputLengths.length !== 1) throw new TypeError(`${op}: the out option is not supported by this operation`);
+    claimOutput(module, op, outputLengths[0]);
+  }
   // Offsets are read before any allocation, which may grow the memory and
   // detach the views; growth never moves the data.
   const inputOffsets = inputs.map((array) => (array ? heapOffset(module, array) : -1));
@@ -261,7 +295,59 @@ export function callWithHeap(module, op, inputs, outputLengths, invoke) {
     if (status) throw statusError(op, status);
 
     if (out) return [out.data];
+    if (copyOut) {
+      const ptr = outputPtrs[0] >>> 2;
+      copyOut.data.set(module.HEAPF32.subarray(ptr, ptr + outputLengths[0]));
+      return [copyOut.data];
+    }
     return outputPtrs.map((ptr, i) => module.HEAPF32.slice(ptr >>> 2, (ptr >>> 2) + outputLengths[i]));
+  } finally {
+    for (const ptr of owned) release(module, ptr);
+  }
+}
+
+/**
+ * Streams `source` (a Float32Array outside WebAssembly memory) through one
+ * reused buffer in pieces: each piece is copied in, `invoke(auxPtrs,
+ * bufferPtr, piece)` transforms it in place, and the result is copied to the
+ * same offset of `dest`. A piece is { start, length } in floats, and
+ * `pieces` lists them. `auxInputs` are copied in once, or passed by pointer
+ * when they live in ak.alloc() tensors. `check(auxPtrs)` runs before the
+ * first piece, so that a bad call writes nothing.
+ *
+ * A piece small enough to stay in the CPU cache is read from and written to
+ * main memory once, where copying the whole tensor in and out would move it
+ * three times.
+ */
+export function streamWithHeap(module, op, { source, dest, auxInputs, pieces, pieceFloats, check, invoke }) {
+  const auxOffsets = auxInputs.map((array) => (array ? heapOffset(module, array) : -1));
+  const owned = [];
+  try {
+    checkSizes(op, [...auxInputs.map((array, i) => (auxOffsets[i] >= 0 ? null : array)), source.subarray(0, pieceFloats)], []);
+    const auxPtrs = auxInputs.map((array, i) => {
+      if (!array) return 0;
+      if (auxOffsets[i] >= 0) return auxOffsets[i];
+      const ptr = allocate(module, op, array.length);
+      owned.push(ptr);
+      return ptr;
+    });
+    const buffer = allocate(module, op, pieceFloats);
+    owned.push(buffer);
+    auxInputs.forEach((array, i) => {
+      if (array && auxOffsets[i] < 0) module.HEAPF32.set(array, auxPtrs[i] >>> 2);
+    });
+
+    let status = check(auxPtrs);
+    if (status) throw statusError(op, status);
+    const at = buffer >>> 2;
+    for (const piece of pieces) {
+      // A kernel may grow the memory, which replaces HEAPF32.
+      module.HEAPF32.set(source.subarray(piece.start, piece.start + piece.length), at);
+      status = invoke(auxPtrs, buffer, piece);
+      if (status) throw statusError(op, status);
+      dest.set(module.HEAPF32.subarray(at, at + piece.length), piece.start);
+    }
+    return dest;
   } finally {
     for (const ptr of owned) release(module, ptr);
   }
