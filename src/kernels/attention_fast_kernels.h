@@ -55,17 +55,23 @@ inline void score_tile(const float* qt, const float* k, std::size_t k_stride,
       acc[kk][v] = Batch(0.0f);
     }
   }
+  // The pointers advance by one element of head_dim, so the WebAssembly
+  // build needs no multiply per element to find the operands.
+  const float* q_col = qt;
+  const float* k_col = k;
   for (std::size_t d = 0; d < head_dim; ++d) {
     Batch q[NV];
     for (std::size_t v = 0; v < NV; ++v) {
-      q[v] = Batch::load_unaligned(qt + d * kRowBlock + v * kLanes);
+      q[v] = Batch::load_unaligned(q_col + v * kLanes);
     }
     for (std::size_t kk = 0; kk < NK; ++kk) {
-      const Batch kd(k[kk * k_stride + d]);
+      const Batch kd(k_col[kk * k_stride]);
       for (std::size_t v = 0; v < NV; ++v) {
         acc[kk][v] = xsimd::fma(kd, q[v], acc[kk][v]);
       }
     }
+    q_col += kRowBlock;
+    k_col += 1;
   }
   for (std::size_t kk = 0; kk < NK; ++kk) {
     for (std::size_t v = 0; v < NV; ++v) {
@@ -100,15 +106,25 @@ inline void score_row_by_keys(const float* q, const float* k, std::size_t k_stri
   }
 }
 
+// Weight layouts of the P·V steps. Blocks of many rows store the weights
+// w[c][r] (row stride kRowBlock), key-major steps store w[r][c] (row stride
+// kKeyBlock). Knowing the layout at compile time puts every weight of a
+// tile at a constant offset from one pointer.
+template <bool KeyMajor>
+struct WeightLayout {
+  static constexpr std::size_t kKeyStep = KeyMajor ? 1 : kRowBlock;
+  static constexpr std::size_t kRowStep = KeyMajor ? kKeyBlock : 1;
+};
+
 // acc[r][j·kLanes ..] = corr[r]·acc[r][..] + Σ_{c in [c0, c1)} w(r, c)·v[c][..]
 // for NR rows and NC column vectors, where the weight w(r, c) of row r and
-// key c is w[c·key_step + r·row_step]. w and corr point at the first row, acc at
-// the tile's first element (row stride acc_stride), v at the tile's first
-// column of key row 0.
-template <std::size_t NR, std::size_t NC>
-inline void pv_tile(const float* w, std::size_t key_step, std::size_t row_step, const float* corr,
-                    std::size_t c0, std::size_t c1, const float* v, std::size_t v_stride,
-                    float* acc, std::size_t acc_stride) {
+// key c is w[c·kKeyStep + r·kRowStep] of WeightLayout<KeyMajor>. w and corr
+// point at the first row, acc at the tile's first element (row stride
+// acc_stride), v at the tile's first column of key row 0.
+template <std::size_t NR, std::size_t NC, bool KeyMajor>
+inline void pv_tile(const float* w, const float* corr, std::size_t c0, std::size_t c1,
+                    const float* v, std::size_t v_stride, float* acc, std::size_t acc_stride) {
+  using Layout = WeightLayout<KeyMajor>;
   Batch a[NR][NC];
   for (std::size_t r = 0; r < NR; ++r) {
     const Batch cr(corr[r]);
@@ -116,17 +132,23 @@ inline void pv_tile(const float* w, std::size_t key_step, std::size_t row_step, 
       a[r][j] = Batch::load_unaligned(acc + r * acc_stride + j * kLanes) * cr;
     }
   }
+  // The weight and value pointers advance by one key, so the WebAssembly
+  // build needs no multiply per key to find them.
+  const float* w_key = w + c0 * Layout::kKeyStep;
+  const float* v_row = v + c0 * v_stride;
   for (std::size_t c = c0; c < c1; ++c) {
     Batch vv[NC];
     for (std::size_t j = 0; j < NC; ++j) {
-      vv[j] = Batch::load_unaligned(v + c * v_stride + j * kLanes);
+      vv[j] = Batch::load_unaligned(v_row + j * kLanes);
     }
     for (std::size_t r = 0; r < NR; ++r) {
-      const Batch p(w[c * key_step + r * row_step]);
+      const Batch p(w_key[r * Layout::kRowStep]);
       for (std::size_t j = 0; j < NC; ++j) {
         a[r][j] = xsimd::fma(p, vv[j], a[r][j]);
       }
     }
+    w_key += Layout::kKeyStep;
+    v_row += v_stride;
   }
   for (std::size_t r = 0; r < NR; ++r) {
     for (std::size_t j = 0; j < NC; ++j) {
@@ -138,43 +160,39 @@ inline void pv_tile(const float* w, std::size_t key_step, std::size_t row_step, 
 // Runs pv_tile over all value columns of NR rows: pairs of vectors, then
 // one vector, then scalar columns. Keys are taken key_chunk at a time, so a
 // chunk's value rows are read whole before the next chunk starts.
-template <std::size_t NR>
-inline void pv_rows(const float* w, std::size_t key_step, std::size_t row_step, const float* corr,
-                    std::size_t c0, std::size_t c1, std::size_t key_chunk, const float* v,
-                    std::size_t v_stride, std::size_t v_head_dim, float* acc) {
+template <std::size_t NR, bool KeyMajor>
+void pv_rows(const float* w, const float* corr, std::size_t c1, std::size_t key_chunk,
+             const float* v, std::size_t v_stride, std::size_t v_head_dim, float* acc) {
+  using Layout = WeightLayout<KeyMajor>;
   // The rescale factors apply once, with the first chunk.
   float ones[NR];
   for (std::size_t r = 0; r < NR; ++r) {
     ones[r] = 1.0f;
   }
   const float* factor = corr;
-  std::size_t start = c0;
+  std::size_t start = 0;
   do {
     const std::size_t end = c1 - start < key_chunk ? c1 : start + key_chunk;
     std::size_t d = 0;
     // One row has registers for 8 column vectors and two rows for 4, so
     // each value row is read in fewer, longer pieces.
     for (; NR == 1 && d + 8 * kLanes <= v_head_dim; d += 8 * kLanes) {
-      pv_tile<NR, 8>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
-                     v_head_dim);
+      pv_tile<NR, 8, KeyMajor>(w, factor, start, end, v + d, v_stride, acc + d, v_head_dim);
     }
     for (; NR <= 2 && d + 4 * kLanes <= v_head_dim; d += 4 * kLanes) {
-      pv_tile<NR, 4>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
-                     v_head_dim);
+      pv_tile<NR, 4, KeyMajor>(w, factor, start, end, v + d, v_stride, acc + d, v_head_dim);
     }
     for (; d + 2 * kLanes <= v_head_dim; d += 2 * kLanes) {
-      pv_tile<NR, 2>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
-                     v_head_dim);
+      pv_tile<NR, 2, KeyMajor>(w, factor, start, end, v + d, v_stride, acc + d, v_head_dim);
     }
     for (; d + kLanes <= v_head_dim; d += kLanes) {
-      pv_tile<NR, 1>(w, key_step, row_step, factor, start, end, v + d, v_stride, acc + d,
-                     v_head_dim);
+      pv_tile<NR, 1, KeyMajor>(w, factor, start, end, v + d, v_stride, acc + d, v_head_dim);
     }
     for (; d < v_head_dim; ++d) {
       for (std::size_t r = 0; r < NR; ++r) {
         float sum = acc[r * v_head_dim + d] * factor[r];
         for (std::size_t c = start; c < end; ++c) {
-          sum += w[c * key_step + r * row_step] * v[c * v_stride + d];
+          sum += w[c * Layout::kKeyStep + r * Layout::kRowStep] * v[c * v_stride + d];
         }
         acc[r * v_head_dim + d] = sum;
       }
@@ -210,7 +228,7 @@ inline void softmax_block_key_major(const HeadView& h, const AttentionScratch& s
 
     Batch vmax(row_max[r]);
     for (std::size_t c = 0; c < n_padded; c += kLanes) {
-      vmax = xsimd::max(Batch::load_unaligned(w + c), vmax);
+      vmax = max_lanes(Batch::load_unaligned(w + c), vmax);
     }
     // NaN in vmax (from a NaN score on engines whose max propagates it)
     // makes every weight NaN, which is the right result for that row.
@@ -307,15 +325,20 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
       if (key_major) {
         softmax_block_key_major(h, scratch, rows, j0, n_keys, row_end, row_max, row_sum, corr);
       } else {
-        // Q·Kᵀ for every row vector of the block.
+        // Q·Kᵀ for every row vector of the block. This call and the P·V call
+        // below go through function pointers, so binaryen cannot inline them
+        // into this function. As functions of their own, V8 keeps their
+        // accumulators in registers. Inlined here, the same loops spilled
+        // them and took up to twice as long in Node 20.
+        using ScoreKeysFn = void (*)(const float*, const float*, std::size_t, std::size_t,
+                                     std::size_t, float*);
+        static ScoreKeysFn const kScoreKeys[2] = {&score_keys<1>, &score_keys<kScoreVecs>};
         std::size_t v = 0;
-        for (; v + kScoreVecs <= n_vec; v += kScoreVecs) {
-          score_keys<kScoreVecs>(scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
-                        scratch.st + v * kLanes);
-        }
-        for (; v < n_vec; ++v) {
-          score_keys<1>(scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
-                        scratch.st + v * kLanes);
+        while (v < n_vec) {
+          const bool wide = v + kScoreVecs <= n_vec;
+          kScoreKeys[wide](scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
+                           scratch.st + v * kLanes);
+          v += wide ? kScoreVecs : 1;
         }
 
         // Keys a row may not attend get −inf (this also hides NaN in them).
@@ -334,7 +357,7 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
           const Batch old_max = Batch::load_unaligned(row_max + vi * kLanes);
           Batch new_max = old_max;
           for (std::size_t c = 0; c < n_keys; ++c) {
-            new_max = xsimd::max(Batch::load_unaligned(col + c * kRowBlock), new_max);
+            new_max = max_lanes(Batch::load_unaligned(col + c * kRowBlock), new_max);
           }
           const Batch shift = xsimd::select(new_max == Batch(neg_inf), Batch(0.0f), new_max);
           const Batch rescale = exp_nonpositive(old_max - shift);
@@ -366,12 +389,12 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
         const float* c_r = corr + r0;
         const std::size_t vs = h.v_stride;
         const std::size_t dv = h.v_head_dim;
-        switch (nr) {
-          case 4: pv_rows<4>(w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv, acc); break;
-          case 3: pv_rows<3>(w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv, acc); break;
-          case 2: pv_rows<2>(w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv, acc); break;
-          default: pv_rows<1>(w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv, acc); break;
-        }
+        using PvRowsFn = void (*)(const float*, const float*, std::size_t, std::size_t,
+                                  const float*, std::size_t, std::size_t, float*);
+        static PvRowsFn const kPvRowsFns[2][4] = {
+            {&pv_rows<1, false>, &pv_rows<2, false>, &pv_rows<3, false>, &pv_rows<4, false>},
+            {&pv_rows<1, true>, &pv_rows<2, true>, &pv_rows<3, true>, &pv_rows<4, true>}};
+        kPvRowsFns[key_major][nr - 1](w, c_r, common, chunk, v_block, vs, dv, acc);
         for (std::size_t r = r0; r < r0 + nr; ++r) {
           std::size_t e = row_end[r] > j0 ? row_end[r] - j0 : 0;
           if (e > n_keys) {
