@@ -17,8 +17,10 @@
 // Working memory (in AttentionScratch) is O(kRowBlock·(head_dim + v_head_dim + kKeyBlock)).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <limits>
+#include <utility>
 
 #include "kernels/attention_kernels.h"
 #include "kernels/exp_kernels.h"
@@ -59,17 +61,23 @@ ATTNKIT_ALWAYS_INLINE inline void score_tile(const float* qt, const float* k,
       acc[kk][v] = Batch(0.0f);
     }
   }
+  // The pointers advance by one element of head_dim, so the WebAssembly
+  // build needs no multiply per element to find the operands.
+  const float* q_col = qt;
+  const float* k_col = k;
   for (std::size_t d = 0; d < head_dim; ++d) {
     Batch q[NV];
     for (std::size_t v = 0; v < NV; ++v) {
-      q[v] = Batch::load_unaligned(qt + d * kRowBlock + v * kLanes);
+      q[v] = Batch::load_unaligned(q_col + v * kLanes);
     }
     for (std::size_t kk = 0; kk < NK; ++kk) {
-      const Batch kd(k[kk * k_stride + d]);
+      const Batch kd(k_col[kk * k_stride]);
       for (std::size_t v = 0; v < NV; ++v) {
         acc[kk][v] = xsimd::fma(kd, q[v], acc[kk][v]);
       }
     }
+    q_col += kRowBlock;
+    k_col += 1;
   }
   for (std::size_t kk = 0; kk < NK; ++kk) {
     for (std::size_t v = 0; v < NV; ++v) {
@@ -79,11 +87,12 @@ ATTNKIT_ALWAYS_INLINE inline void score_tile(const float* qt, const float* k,
 }
 
 // Scores of n_keys keys (rows of k) against n_vec row vectors of qt.
-// score_keys and pv_rows are not inlined into attention_head_fast. Inlined
-// there, GCC 12 ran out of general registers, kept integers in vector
-// registers and then spilled the tiles' vectors to the stack. On an AMD EPYC (Zen 4)
-// host that made attention (b) about 1.4 times slower natively (measured
-// with bench/native/bench_native.cpp mha-parts).
+// score_keys and pv_rows are never inlined into attention_head_fast (see
+// the calls there for the WebAssembly build). Inlined there, GCC 12 ran out
+// of general registers, kept integers in vector registers and then spilled
+// the tiles' vectors to the stack. On an AMD EPYC (Zen 4) host that made
+// attention (b) about 1.4 times slower natively (measured with
+// bench/native/bench_native.cpp mha-parts).
 template <std::size_t NV>
 ATTNKIT_NOINLINE inline void score_keys(const float* qt, const float* k, std::size_t k_stride,
                                         std::size_t head_dim, std::size_t n_keys, float* st) {
@@ -109,16 +118,26 @@ inline void score_row_by_keys(const float* q, const float* k, std::size_t k_stri
   }
 }
 
+// Weight layouts of the P·V steps. Blocks of many rows store the weights
+// w[c][r] (row stride kRowBlock), key-major steps store w[r][c] (row stride
+// kKeyBlock). Knowing the layout at compile time puts every weight of a
+// tile at a constant offset from one pointer.
+template <bool KeyMajor>
+struct WeightLayout {
+  static constexpr std::size_t kKeyStep = KeyMajor ? 1 : kRowBlock;
+  static constexpr std::size_t kRowStep = KeyMajor ? kKeyBlock : 1;
+};
+
 // acc[r][j·kLanes ..] = corr[r]·acc[r][..] + Σ_{c in [c0, c1)} w(r, c)·v[c][..]
 // for NR rows and NC column vectors, where the weight w(r, c) of row r and
-// key c is w[c·key_step + r·row_step]. w and corr point at the first row, acc at
-// the tile's first element (row stride acc_stride), v at the tile's first
-// column of key row 0.
-template <std::size_t NR, std::size_t NC>
-ATTNKIT_ALWAYS_INLINE inline void pv_tile(const float* w, std::size_t key_step,
-                                          std::size_t row_step, const float* corr, std::size_t c0,
+// key c is w[c·kKeyStep + r·kRowStep] of WeightLayout<KeyMajor>. w and corr
+// point at the first row, acc at the tile's first element (row stride
+// acc_stride), v at the tile's first column of key row 0.
+template <std::size_t NR, std::size_t NC, bool KeyMajor>
+ATTNKIT_ALWAYS_INLINE inline void pv_tile(const float* w, const float* corr, std::size_t c0,
                                           std::size_t c1, const float* v, std::size_t v_stride,
                                           float* acc, std::size_t acc_stride) {
+  using Layout = WeightLayout<KeyMajor>;
   Batch a[NR][NC];
   for (std::size_t r = 0; r < NR; ++r) {
     const Batch cr(corr[r]);
@@ -126,17 +145,23 @@ ATTNKIT_ALWAYS_INLINE inline void pv_tile(const float* w, std::size_t key_step,
       a[r][j] = Batch::load_unaligned(acc + r * acc_stride + j * kLanes) * cr;
     }
   }
+  // The weight and value pointers advance by one key, so the WebAssembly
+  // build needs no multiply per key to find them.
+  const float* w_key = w + c0 * Layout::kKeyStep;
+  const float* v_row = v + c0 * v_stride;
   for (std::size_t c = c0; c < c1; ++c) {
     Batch vv[NC];
     for (std::size_t j = 0; j < NC; ++j) {
-      vv[j] = Batch::load_unaligned(v + c * v_stride + j * kLanes);
+      vv[j] = Batch::load_unaligned(v_row + j * kLanes);
     }
     for (std::size_t r = 0; r < NR; ++r) {
-      const Batch p(w[c * key_step + r * row_step]);
+      const Batch p(w_key[r * Layout::kRowStep]);
       for (std::size_t j = 0; j < NC; ++j) {
         a[r][j] = xsimd::fma(p, vv[j], a[r][j]);
       }
     }
+    w_key += Layout::kKeyStep;
+    v_row += v_stride;
   }
   for (std::size_t r = 0; r < NR; ++r) {
     for (std::size_t j = 0; j < NC; ++j) {
@@ -148,18 +173,16 @@ ATTNKIT_ALWAYS_INLINE inline void pv_tile(const float* w, std::size_t key_step,
 // Runs pv_tile over the value columns [d, v_head_dim) of NR rows: tiles of
 // NC vectors while they fit, then NC / 2 vectors and so on down to one
 // vector. Returns the first column of the scalar tail.
-template <std::size_t NR, std::size_t NC>
-ATTNKIT_ALWAYS_INLINE inline std::size_t pv_columns(const float* w, std::size_t key_step,
-                                                    std::size_t row_step, const float* factor,
+template <std::size_t NR, std::size_t NC, bool KeyMajor>
+ATTNKIT_ALWAYS_INLINE inline std::size_t pv_columns(const float* w, const float* factor,
                                                     std::size_t c0, std::size_t c1, const float* v,
                                                     std::size_t v_stride, std::size_t v_head_dim,
                                                     float* acc, std::size_t d) {
   for (; d + NC * kLanes <= v_head_dim; d += NC * kLanes) {
-    pv_tile<NR, NC>(w, key_step, row_step, factor, c0, c1, v + d, v_stride, acc + d, v_head_dim);
+    pv_tile<NR, NC, KeyMajor>(w, factor, c0, c1, v + d, v_stride, acc + d, v_head_dim);
   }
   if constexpr (NC > 1) {
-    return pv_columns<NR, NC / 2>(w, key_step, row_step, factor, c0, c1, v, v_stride, v_head_dim,
-                                  acc, d);
+    return pv_columns<NR, NC / 2, KeyMajor>(w, factor, c0, c1, v, v_stride, v_head_dim, acc, d);
   } else {
     return d;
   }
@@ -169,11 +192,11 @@ ATTNKIT_ALWAYS_INLINE inline std::size_t pv_columns(const float* w, std::size_t 
 // Fewer rows take wider tiles (kTileAccumulators / NR vectors), so each
 // value row is read in fewer, longer pieces. Keys are taken key_chunk at a
 // time, so a chunk's value rows are read whole before the next chunk starts.
-template <std::size_t NR>
-ATTNKIT_NOINLINE inline void pv_rows(const float* w, std::size_t key_step, std::size_t row_step,
-                                     const float* corr, std::size_t c0, std::size_t c1,
-                                     std::size_t key_chunk, const float* v, std::size_t v_stride,
-                                     std::size_t v_head_dim, float* acc) {
+template <std::size_t NR, bool KeyMajor>
+ATTNKIT_NOINLINE void pv_rows(const float* w, const float* corr, std::size_t c1,
+                              std::size_t key_chunk, const float* v, std::size_t v_stride,
+                              std::size_t v_head_dim, float* acc) {
+  using Layout = WeightLayout<KeyMajor>;
   constexpr std::size_t kWidestTile = kTileAccumulators / NR > 0 ? kTileAccumulators / NR : 1;
   // The rescale factors apply once, with the first chunk.
   float ones[NR];
@@ -181,16 +204,16 @@ ATTNKIT_NOINLINE inline void pv_rows(const float* w, std::size_t key_step, std::
     ones[r] = 1.0f;
   }
   const float* factor = corr;
-  std::size_t start = c0;
+  std::size_t start = 0;
   do {
     const std::size_t end = c1 - start < key_chunk ? c1 : start + key_chunk;
-    std::size_t d = pv_columns<NR, kWidestTile>(w, key_step, row_step, factor, start, end, v,
-                                                v_stride, v_head_dim, acc, 0);
+    std::size_t d = pv_columns<NR, kWidestTile, KeyMajor>(w, factor, start, end, v, v_stride,
+                                                          v_head_dim, acc, 0);
     for (; d < v_head_dim; ++d) {
       for (std::size_t r = 0; r < NR; ++r) {
         float sum = acc[r * v_head_dim + d] * factor[r];
         for (std::size_t c = start; c < end; ++c) {
-          sum += w[c * key_step + r * row_step] * v[c * v_stride + d];
+          sum += w[c * Layout::kKeyStep + r * Layout::kRowStep] * v[c * v_stride + d];
         }
         acc[r * v_head_dim + d] = sum;
       }
@@ -200,20 +223,13 @@ ATTNKIT_NOINLINE inline void pv_rows(const float* w, std::size_t key_step, std::
   } while (start < c1);
 }
 
-// Calls pv_rows<nr> for a run-time row count 1 <= nr <= NR.
-template <std::size_t NR>
-inline void pv_rows_up_to(std::size_t nr, const float* w, std::size_t key_step,
-                          std::size_t row_step, const float* corr, std::size_t c0, std::size_t c1,
-                          std::size_t key_chunk, const float* v, std::size_t v_stride,
-                          std::size_t v_head_dim, float* acc) {
-  if constexpr (NR > 1) {
-    if (nr < NR) {
-      pv_rows_up_to<NR - 1>(nr, w, key_step, row_step, corr, c0, c1, key_chunk, v, v_stride,
-                            v_head_dim, acc);
-      return;
-    }
-  }
-  pv_rows<NR>(w, key_step, row_step, corr, c0, c1, key_chunk, v, v_stride, v_head_dim, acc);
+// The pv_rows instances for 1 to kPvRows rows, indexed by rows − 1.
+using PvRowsFn = void (*)(const float*, const float*, std::size_t, std::size_t, const float*,
+                          std::size_t, std::size_t, float*);
+template <bool KeyMajor, std::size_t... RowsMinusOne>
+constexpr std::array<PvRowsFn, sizeof...(RowsMinusOne)> pv_rows_table(
+    std::index_sequence<RowsMinusOne...>) {
+  return {&pv_rows<RowsMinusOne + 1, KeyMajor>...};
 }
 
 // Computes the weights w[r][c] (row stride kKeyBlock, in scratch.st) of the
@@ -242,7 +258,7 @@ inline void softmax_block_key_major(const HeadView& h, const AttentionScratch& s
 
     Batch vmax(row_max[r]);
     for (std::size_t c = 0; c < n_padded; c += kLanes) {
-      vmax = xsimd::max(Batch::load_unaligned(w + c), vmax);
+      vmax = max_lanes(Batch::load_unaligned(w + c), vmax);
     }
     // NaN in vmax (from a NaN score on engines whose max propagates it)
     // makes every weight NaN, which is the right result for that row.
@@ -339,15 +355,20 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
       if (key_major) {
         softmax_block_key_major(h, scratch, rows, j0, n_keys, row_end, row_max, row_sum, corr);
       } else {
-        // Q·Kᵀ for every row vector of the block.
+        // Q·Kᵀ for every row vector of the block. This call and the P·V call
+        // below go through function pointers, so binaryen cannot inline them
+        // into this function. As functions of their own, V8 keeps their
+        // accumulators in registers. Inlined here, the same loops spilled
+        // them and took up to twice as long in Node 20.
+        using ScoreKeysFn = void (*)(const float*, const float*, std::size_t, std::size_t,
+                                     std::size_t, float*);
+        static ScoreKeysFn const kScoreKeys[2] = {&score_keys<1>, &score_keys<kScoreVecs>};
         std::size_t v = 0;
-        for (; v + kScoreVecs <= n_vec; v += kScoreVecs) {
-          score_keys<kScoreVecs>(scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
-                        scratch.st + v * kLanes);
-        }
-        for (; v < n_vec; ++v) {
-          score_keys<1>(scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
-                        scratch.st + v * kLanes);
+        while (v < n_vec) {
+          const bool wide = v + kScoreVecs <= n_vec;
+          kScoreKeys[wide](scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
+                           scratch.st + v * kLanes);
+          v += wide ? kScoreVecs : 1;
         }
 
         // Keys a row may not attend get −inf (this also hides NaN in them).
@@ -366,7 +387,7 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
           const Batch old_max = Batch::load_unaligned(row_max + vi * kLanes);
           Batch new_max = old_max;
           for (std::size_t c = 0; c < n_keys; ++c) {
-            new_max = xsimd::max(Batch::load_unaligned(col + c * kRowBlock), new_max);
+            new_max = max_lanes(Batch::load_unaligned(col + c * kRowBlock), new_max);
           }
           const Batch shift = xsimd::select(new_max == Batch(neg_inf), Batch(0.0f), new_max);
           const Batch rescale = exp_nonpositive(old_max - shift);
@@ -399,8 +420,10 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
         const float* c_r = corr + r0;
         const std::size_t vs = h.v_stride;
         const std::size_t dv = h.v_head_dim;
-        pv_rows_up_to<kPvRows>(nr, w, key_step, row_step, c_r, 0, common, chunk, v_block, vs, dv,
-                               acc);
+        static constexpr std::array<PvRowsFn, kPvRows> kPvRowsFns[2] = {
+            pv_rows_table<false>(std::make_index_sequence<kPvRows>()),
+            pv_rows_table<true>(std::make_index_sequence<kPvRows>())};
+        kPvRowsFns[key_major][nr - 1](w, c_r, common, chunk, v_block, vs, dv, acc);
         for (std::size_t r = r0; r < r0 + nr; ++r) {
           std::size_t e = row_end[r] > j0 ? row_end[r] - j0 : 0;
           if (e > n_keys) {

@@ -64,14 +64,22 @@ inline void gemm_micro_tile(const float* a, std::size_t a_stride, const float* p
     acc1[r] = Batch(0.0f);
   }
 
+  // The pointers advance by one element of k, so the WebAssembly build
+  // needs no multiply per element to find the operands.
+  const float* rows[kRows];
+  for (std::size_t r = 0; r < kRows; ++r) {
+    rows[r] = a + r * a_stride;
+  }
+  const float* b_row = panel;
   for (std::size_t kk = 0; kk < k; ++kk) {
-    const Batch vb0 = Batch::load_unaligned(panel + kk * kGemmCols);
-    const Batch vb1 = Batch::load_unaligned(panel + kk * kGemmCols + kLanes);
+    const Batch vb0 = Batch::load_unaligned(b_row);
+    const Batch vb1 = Batch::load_unaligned(b_row + kLanes);
     for (std::size_t r = 0; r < kRows; ++r) {
-      const Batch va(a[r * a_stride + kk]);
+      const Batch va(*rows[r]++);
       acc0[r] = xsimd::fma(va, vb0, acc0[r]);
       acc1[r] = xsimd::fma(va, vb1, acc1[r]);
     }
+    b_row += kGemmCols;
   }
 
   for (std::size_t r = 0; r < kRows; ++r) {

@@ -12,6 +12,10 @@
 #include <cstddef>
 #include <type_traits>
 
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
+
 // Keeps a large kernel a function of its own in LLVM's output (binaryen may
 // still inline a function that has a single caller).
 #define ATTNKIT_NOINLINE __attribute__((noinline))
@@ -32,6 +36,19 @@ constexpr std::size_t kLanes = Batch::size;
 // keep about half of them as accumulators.
 constexpr std::size_t kVectorRegisters = std::is_base_of<xsimd::avx512f, Arch>::value ? 32 : 16;
 constexpr std::size_t kTileAccumulators = kVectorRegisters / 2;
+
+// Returns the lane-wise maximum, (a > b) ? a : b, so a lane where either
+// value is NaN gives b, as x86's maxps does.
+inline Batch max_lanes(Batch a, Batch b) {
+#if defined(__wasm_simd128__)
+  // Emscripten lowers _mm_max_ps to a compare and a bit select, where
+  // f32x4.pmax(b, a) = (b < a) ? a : b is one instruction.
+  return Batch(static_cast<__m128>(wasm_f32x4_pmax(static_cast<v128_t>(b.data),
+                                                   static_cast<v128_t>(a.data))));
+#else
+  return xsimd::max(a, b);
+#endif
+}
 
 // Rounds n down to a multiple of the vector width.
 inline std::size_t round_down_to_lanes(std::size_t n) { return n - n % kLanes; }
