@@ -137,14 +137,24 @@ inline void pv_tile(const float* w, const float* corr, std::size_t c0, std::size
   const float* w_key = w + c0 * Layout::kKeyStep;
   const float* v_row = v + c0 * v_stride;
   for (std::size_t c = c0; c < c1; ++c) {
-    Batch vv[NC];
-    for (std::size_t j = 0; j < NC; ++j) {
-      vv[j] = Batch::load_unaligned(v_row + j * kLanes);
-    }
-    for (std::size_t r = 0; r < NR; ++r) {
-      const Batch p(w_key[r * Layout::kRowStep]);
+    if constexpr (NR == 1) {
+      // Each value vector is loaded next to its only use, because 8
+      // accumulators and 8 loaded vectors would not fit the 16 x86-64
+      // vector registers that V8 allocates from.
+      const Batch p(*w_key);
       for (std::size_t j = 0; j < NC; ++j) {
-        a[r][j] = xsimd::fma(p, vv[j], a[r][j]);
+        a[0][j] = xsimd::fma(p, Batch::load_unaligned(v_row + j * kLanes), a[0][j]);
+      }
+    } else {
+      Batch vv[NC];
+      for (std::size_t j = 0; j < NC; ++j) {
+        vv[j] = Batch::load_unaligned(v_row + j * kLanes);
+      }
+      for (std::size_t r = 0; r < NR; ++r) {
+        const Batch p(w_key[r * Layout::kRowStep]);
+        for (std::size_t j = 0; j < NC; ++j) {
+          a[r][j] = xsimd::fma(p, vv[j], a[r][j]);
+        }
       }
     }
     w_key += Layout::kKeyStep;
@@ -394,7 +404,13 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
         static PvRowsFn const kPvRowsFns[2][4] = {
             {&pv_rows<1, false>, &pv_rows<2, false>, &pv_rows<3, false>, &pv_rows<4, false>},
             {&pv_rows<1, true>, &pv_rows<2, true>, &pv_rows<3, true>, &pv_rows<4, true>}};
-        kPvRowsFns[key_major][nr - 1](w, c_r, common, chunk, v_block, vs, dv, acc);
+        if (key_major && nr == 1) {
+          // Decoding one row: the direct call, inlined, read K and V about
+          // 1.1 times as fast as the call through the table.
+          pv_rows<1, true>(w, c_r, common, chunk, v_block, vs, dv, acc);
+        } else {
+          kPvRowsFns[key_major][nr - 1](w, c_r, common, chunk, v_block, vs, dv, acc);
+        }
         for (std::size_t r = r0; r < r0 + nr; ++r) {
           std::size_t e = row_end[r] > j0 ? row_end[r] - j0 : 0;
           if (e > n_keys) {
