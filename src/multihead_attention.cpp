@@ -65,7 +65,9 @@ Status multihead_attention(const float* q, const float* k, const float* v,
   // The heads land side by side in concat [batch, q_seq_len, E].
   detail::FloatBuffer concat(concat_size);
   detail::FloatBuffer packed(kernels::packed_panels_floats(embed, embed));
-  if (!concat || !packed) {
+  const std::size_t scratch_floats = kernels::gemm_scratch_floats(embed);
+  detail::FloatBuffer scratch(num_threads() * scratch_floats);
+  if (!concat || !packed || !scratch) {
     return Status::ResourceExhausted("multiheadAttention: could not allocate " +
                                      std::to_string((concat_size + weight_size) * sizeof(float)) +
                                      " bytes");
@@ -83,11 +85,12 @@ Status multihead_attention(const float* q, const float* k, const float* v,
   // computed the same way whichever thread takes its block.
   constexpr std::size_t kRowsPerItem = 32;
   const std::size_t rows = shape.batch * shape.q_seq_len;
-  detail::parallel_for((rows + kRowsPerItem - 1) / kRowsPerItem, [&](std::size_t, std::size_t item) {
+  detail::parallel_for((rows + kRowsPerItem - 1) / kRowsPerItem, [&](std::size_t thread_index,
+                                                                    std::size_t item) {
     const std::size_t row0 = item * kRowsPerItem;
     const std::size_t count = rows - row0 < kRowsPerItem ? rows - row0 : kRowsPerItem;
     kernels::gemm_packed(concat.get() + row0 * embed, count, embed, packed.get(), embed, o_bias,
-                         out + row0 * embed);
+                         out + row0 * embed, scratch.get() + thread_index * scratch_floats);
   });
   return Status::Ok();
 }
@@ -101,11 +104,12 @@ namespace {
 bool linear(const float* x, std::size_t rows, std::size_t k, const float* w, std::size_t n,
             const float* bias, float* y) {
   detail::FloatBuffer packed(kernels::packed_panels_floats(n, k));
-  if (!packed) {
+  detail::FloatBuffer scratch(kernels::gemm_scratch_floats(k));
+  if (!packed || !scratch) {
     return false;
   }
   kernels::pack_transposed_panels(w, n, k, packed.get());
-  kernels::gemm_packed(x, rows, k, packed.get(), n, bias, y);
+  kernels::gemm_packed(x, rows, k, packed.get(), n, bias, y, scratch.get());
   return true;
 }
 

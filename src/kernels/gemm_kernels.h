@@ -52,67 +52,88 @@ inline void pack_transposed_panels(const float* b, std::size_t n, std::size_t k,
   }
 }
 
-// Computes rows [rows] × kGemmCols of C from `rows` rows of A and one panel.
-// tile receives the result with row stride kGemmCols.
-template <std::size_t kRows>
-inline void gemm_micro_tile(const float* a, std::size_t a_stride, const float* panel,
-                            std::size_t k, float* tile) {
-  Batch acc0[kRows];
-  Batch acc1[kRows];
-  for (std::size_t r = 0; r < kRows; ++r) {
+// Rows of A that gemm_packed packs at a time, and the floats of scratch it
+// needs for k columns.
+constexpr std::size_t kGemmPackRows = 32;
+inline std::size_t gemm_scratch_floats(std::size_t k) { return kGemmPackRows * k; }
+static_assert(kGemmPackRows % kGemmRows == 0, "packed rows must fill whole micro-tiles");
+
+// Packs rows [rows] of A [., k] (row stride a_stride) into blocks of
+// kGemmRows rows: block i contains packed[i][kk][r] = A[i·kGemmRows + r][kk],
+// zero beyond `rows`.
+inline void pack_row_blocks(const float* a, std::size_t a_stride, std::size_t rows, std::size_t k,
+                            float* packed) {
+  for (std::size_t r0 = 0; r0 < rows; r0 += kGemmRows) {
+    float* block = packed + r0 * k;
+    for (std::size_t r = 0; r < kGemmRows; ++r) {
+      const float* a_row = a + (r0 + r) * a_stride;
+      const bool in_range = r0 + r < rows;
+      for (std::size_t kk = 0; kk < k; ++kk) {
+        block[kk * kGemmRows + r] = in_range ? a_row[kk] : 0.0f;
+      }
+    }
+  }
+}
+
+// Computes kGemmRows × kGemmCols of C from one packed block of A and one
+// panel of B. tile receives the result with row stride kGemmCols.
+// Both operands advance by one step of k, and everything a step reads sits
+// at a constant offset from the two pointers, so the WebAssembly build
+// spends two additions per step on addresses.
+inline void gemm_micro_tile(const float* a_block, const float* panel, std::size_t k, float* tile) {
+  Batch acc0[kGemmRows];
+  Batch acc1[kGemmRows];
+  for (std::size_t r = 0; r < kGemmRows; ++r) {
     acc0[r] = Batch(0.0f);
     acc1[r] = Batch(0.0f);
   }
 
-  // The pointers advance by one element of k, so the WebAssembly build
-  // needs no multiply per element to find the operands.
-  const float* rows[kRows];
-  for (std::size_t r = 0; r < kRows; ++r) {
-    rows[r] = a + r * a_stride;
-  }
+  const float* a_col = a_block;
   const float* b_row = panel;
   for (std::size_t kk = 0; kk < k; ++kk) {
     const Batch vb0 = Batch::load_unaligned(b_row);
     const Batch vb1 = Batch::load_unaligned(b_row + kLanes);
-    for (std::size_t r = 0; r < kRows; ++r) {
-      const Batch va(*rows[r]++);
+    for (std::size_t r = 0; r < kGemmRows; ++r) {
+      const Batch va(a_col[r]);
       acc0[r] = xsimd::fma(va, vb0, acc0[r]);
       acc1[r] = xsimd::fma(va, vb1, acc1[r]);
     }
+    a_col += kGemmRows;
     b_row += kGemmCols;
   }
 
-  for (std::size_t r = 0; r < kRows; ++r) {
+  for (std::size_t r = 0; r < kGemmRows; ++r) {
     acc0[r].store_unaligned(tile + r * kGemmCols);
     acc1[r].store_unaligned(tile + r * kGemmCols + kLanes);
   }
 }
 
 // Computes C [m, n] = A [m, k] · Bᵀ + bias, with B given as packed panels and
-// bias [n] or null. C may not alias A.
+// bias [n] or null. C may not alias A. scratch has gemm_scratch_floats(k)
+// floats.
 inline void gemm_packed(const float* a, std::size_t m, std::size_t k, const float* packed,
-                        std::size_t n, const float* bias, float* c) {
+                        std::size_t n, const float* bias, float* c, float* scratch) {
   float tile[kGemmRows * kGemmCols];
 
-  for (std::size_t n0 = 0; n0 < n; n0 += kGemmCols) {
-    const float* panel = packed + (n0 / kGemmCols) * kGemmCols * k;
-    const std::size_t cols = n - n0 < kGemmCols ? n - n0 : kGemmCols;
+  for (std::size_t m_first = 0; m_first < m; m_first += kGemmPackRows) {
+    const std::size_t m_count = m - m_first < kGemmPackRows ? m - m_first : kGemmPackRows;
+    pack_row_blocks(a + m_first * k, k, m_count, k, scratch);
 
-    for (std::size_t m0 = 0; m0 < m; m0 += kGemmRows) {
-      const std::size_t rows = m - m0 < kGemmRows ? m - m0 : kGemmRows;
-      if (rows == kGemmRows) {
-        gemm_micro_tile<kGemmRows>(a + m0 * k, k, panel, k, tile);
-      } else {
+    for (std::size_t n0 = 0; n0 < n; n0 += kGemmCols) {
+      const float* panel = packed + (n0 / kGemmCols) * kGemmCols * k;
+      const std::size_t cols = n - n0 < kGemmCols ? n - n0 : kGemmCols;
+
+      for (std::size_t m0 = 0; m0 < m_count; m0 += kGemmRows) {
+        const std::size_t rows = m_count - m0 < kGemmRows ? m_count - m0 : kGemmRows;
+        gemm_micro_tile(scratch + m0 * k, panel, k, tile);
+
+        // Only the valid rows and columns are written, so C may end right
+        // after row m.
         for (std::size_t r = 0; r < rows; ++r) {
-          gemm_micro_tile<1>(a + (m0 + r) * k, k, panel, k, tile + r * kGemmCols);
-        }
-      }
-
-      // Only the valid columns are written, so C may end right after row m.
-      for (std::size_t r = 0; r < rows; ++r) {
-        float* c_row = c + (m0 + r) * n + n0;
-        for (std::size_t j = 0; j < cols; ++j) {
-          c_row[j] = tile[r * kGemmCols + j] + (bias ? bias[n0 + j] : 0.0f);
+          float* c_row = c + (m_first + m0 + r) * n + n0;
+          for (std::size_t j = 0; j < cols; ++j) {
+            c_row[j] = tile[r * kGemmCols + j] + (bias ? bias[n0 + j] : 0.0f);
+          }
         }
       }
     }
