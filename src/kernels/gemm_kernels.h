@@ -13,8 +13,8 @@ namespace kernels {
 // A micro-tile of kGemmRows × 2 vectors of C uses kTileAccumulators
 // registers, so with AVX-512 it has 8 rows. With 4 rows GCC 12 folded the B
 // loads into the FMAs and so loaded each B vector once per row. On an AMD
-// EPYC (Zen 4) host the 512 × 768 × 768 product of multi-head attention ran
-// at 114 GFLOP/s with 8 rows and at 59 GFLOP/s with 4.
+// EPYC (Zen 4) host gemm_packed ran the 512 × 768 × 768 product of
+// multi-head attention at 112 GFLOP/s with 8 rows and at 58 GFLOP/s with 4.
 constexpr std::size_t kGemmRows = kTileAccumulators / 2;  // rows of A per micro-tile
 constexpr std::size_t kGemmCols = 2 * kLanes;             // columns of C per panel
 
