@@ -108,6 +108,84 @@ ATTNKIT_NOINLINE inline void score_keys(const float* qt, const float* k, std::si
   }
 }
 
+// Whether blocks of at most kLanes rows compute their scores as dot
+// products along head_dim (score_keys_by_rows) rather than with broadcast
+// key elements (score_keys<1>). With 4 lanes the tile keeps 8 accumulators,
+// and each step loads two key vectors and four query vectors, where
+// score_keys<1> broadcasts 8 key elements, each at its own address. Wider
+// vectors would need 2·kLanes accumulators, more than the registers.
+constexpr bool kScoresByRows = kLanes == 4;
+
+// Fills qb, the layout score_keys_by_rows reads: for each kLanes-wide slice
+// j of head_dim, the slices of the kLanes rows follow one another, so that
+// qb[(j·kLanes + r)·kLanes + i] = scale·q[r][j·kLanes + i]. Rows from `rows`
+// on and columns from head_dim on are zero.
+inline void pack_query_slices(const float* q, std::size_t q_stride, std::size_t rows,
+                              std::size_t head_dim, float scale, float* qb) {
+  const std::size_t slices = (head_dim + kLanes - 1) / kLanes;
+  for (std::size_t j = 0; j < slices; ++j) {
+    for (std::size_t r = 0; r < kLanes; ++r) {
+      for (std::size_t i = 0; i < kLanes; ++i) {
+        const std::size_t d = j * kLanes + i;
+        qb[(j * kLanes + r) * kLanes + i] = r < rows && d < head_dim ? q[r * q_stride + d] * scale : 0.0f;
+      }
+    }
+  }
+}
+
+// st[c][r] = Σ_d qb(r, d) · k[c][d] for c < n_keys and r < kLanes, with qb
+// from pack_query_slices. Two keys at a time: one accumulator per row and
+// key over the vector part of head_dim, summed across lanes with haddp,
+// which leaves the kLanes rows of a key in one vector.
+inline void score_keys_by_rows(const float* qb, const float* k, std::size_t k_stride,
+                               std::size_t head_dim, std::size_t n_keys, float* st) {
+  const std::size_t d_vec = round_down_to_lanes(head_dim);
+  alignas(64) float tail[2][kLanes];
+  std::size_t c = 0;
+  while (c < n_keys) {
+    const std::size_t keys = n_keys - c >= 2 ? 2 : 1;
+    const float* k0 = k + c * k_stride;
+    const float* k1 = keys == 2 ? k0 + k_stride : k0;
+    Batch acc0[kLanes];
+    Batch acc1[kLanes];
+    for (std::size_t r = 0; r < kLanes; ++r) {
+      acc0[r] = Batch(0.0f);
+      acc1[r] = Batch(0.0f);
+    }
+    const float* q_slice = qb;
+    for (std::size_t d = 0; d < d_vec; d += kLanes) {
+      const Batch kv0 = Batch::load_unaligned(k0 + d);
+      const Batch kv1 = Batch::load_unaligned(k1 + d);
+      for (std::size_t r = 0; r < kLanes; ++r) {
+        const Batch q = Batch::load_unaligned(q_slice + r * kLanes);
+        acc0[r] = xsimd::fma(q, kv0, acc0[r]);
+        acc1[r] = xsimd::fma(q, kv1, acc1[r]);
+      }
+      q_slice += kLanes * kLanes;
+    }
+    Batch s0 = xsimd::haddp(acc0);
+    Batch s1 = xsimd::haddp(acc1);
+    if (d_vec < head_dim) {
+      for (std::size_t r = 0; r < kLanes; ++r) {
+        tail[0][r] = 0.0f;
+        tail[1][r] = 0.0f;
+        for (std::size_t d = d_vec; d < head_dim; ++d) {
+          const float q = q_slice[r * kLanes + (d - d_vec)];
+          tail[0][r] += q * k0[d];
+          tail[1][r] += q * k1[d];
+        }
+      }
+      s0 += Batch::load_aligned(tail[0]);
+      s1 += Batch::load_aligned(tail[1]);
+    }
+    s0.store_unaligned(st + c * kRowBlock);
+    if (keys == 2) {
+      s1.store_unaligned(st + (c + 1) * kRowBlock);
+    }
+    c += keys;
+  }
+}
+
 // s[c] = Σ_d q[d] · k[c][d] for c < n_keys, one key row after the other,
 // so K streams in memory order. Decoding benchmarks, where K comes from main
 // memory, ran slower with several key rows side by side: about 1.5 times
@@ -340,8 +418,20 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
       }
     }
 
+    // A block of at most kLanes rows takes its scores from
+    // score_keys_by_rows, which reads the query slices in scratch.q_rows.
+    const bool by_rows = kScoresByRows && !key_major && n_vec == 1;
+    if (by_rows) {
+      // Called through a volatile pointer, which binaryen cannot inline.
+      // Inlined, it changed V8's register choices in the decode steps below
+      // and slowed single-row decoding by about a tenth.
+      using PackFn = void (*)(const float*, std::size_t, std::size_t, std::size_t, float, float*);
+      static PackFn volatile pack = &pack_query_slices;
+      pack(h.q + i0 * h.q_stride, h.q_stride, rows, h.head_dim, h.scale, scratch.q_rows);
+    }
+
     // qt[d][r] = scale·q[r][d]; padded rows are zero.
-    for (std::size_t d = 0; d < (key_major ? 0 : h.head_dim); ++d) {
+    for (std::size_t d = 0; d < (key_major || by_rows ? 0 : h.head_dim); ++d) {
       float* dst = scratch.qt + d * kRowBlock;
       for (std::size_t r = 0; r < rows; ++r) {
         dst[r] = h.q[(i0 + r) * h.q_stride + d] * h.scale;
@@ -372,13 +462,19 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
         // them and took up to twice as long in Node 20.
         using ScoreKeysFn = void (*)(const float*, const float*, std::size_t, std::size_t,
                                      std::size_t, float*);
-        static ScoreKeysFn const kScoreKeys[2] = {&score_keys<1>, &score_keys<kScoreVecs>};
+        static ScoreKeysFn const kScoreKeys[3] = {&score_keys<1>, &score_keys<kScoreVecs>,
+                                                  &score_keys_by_rows};
         std::size_t v = 0;
         while (v < n_vec) {
-          const bool wide = v + kScoreVecs <= n_vec;
-          kScoreKeys[wide](scratch.qt + v * kLanes, k_block, h.k_stride, h.head_dim, n_keys,
+          // by_rows implies a single row vector.
+          std::size_t form = v + kScoreVecs <= n_vec ? 1 : 0;
+          if (by_rows) {
+            form = 2;
+          }
+          const float* q_arg = by_rows ? scratch.q_rows : scratch.qt + v * kLanes;
+          kScoreKeys[form](q_arg, k_block, h.k_stride, h.head_dim, n_keys,
                            scratch.st + v * kLanes);
-          v += wide ? kScoreVecs : 1;
+          v += form == 1 ? kScoreVecs : 1;
         }
 
         // Keys a row may not attend get −inf (this also hides NaN in them).

@@ -85,6 +85,7 @@ struct AttentionScratch {
   float* st = nullptr;        // [kKeyBlock, kRowBlock], scores, then weights
   float* row_acc = nullptr;   // [kRowBlock, v_head_dim]
   float* q_rows = nullptr;    // [kRowBlock, head_dim], scaled queries for the key-major steps
+                              // or, for score_keys_by_rows, kLanes rows in slices
 
   static std::size_t floats_needed(std::size_t head_dim, std::size_t v_head_dim) {
     return kQueryBlock * head_dim + head_dim * kKeyBlock + 2 * kQueryBlock * kKeyBlock +

@@ -67,6 +67,26 @@ describe('attention', () => {
     expectClose(out.data, attentionReference(q.data, k.data, v.data, { batch: 1, heads: 1, qLen: 2, kvLen: 2, dim: 2, scale: 1 }));
   });
 
+  // In the WebAssembly build, blocks of 3 or 4 query rows take their scores
+  // as dot products along the head size, and so does decoding with groups
+  // of 3 or 4 query heads per key/value head. Head sizes that are not a
+  // multiple of 4 end in a scalar tail, and odd key counts in a single key.
+  test.each([1, 3, 4, 6, 13, 64])('three and four query rows, head size %i', (dim) => {
+    for (const qLen of [3, 4]) {
+      for (const kvLen of [1, 2, 5, 65]) {
+        runAttention({ batch: 1, heads: 2, qLen, kvLen, dim, seed: 40 + qLen + kvLen + dim });
+      }
+    }
+  });
+
+  test.each([[6, 2], [8, 2]])('decode with %i query heads on %i key/value heads', (heads, kvHeads) => {
+    for (const dim of [5, 64]) {
+      for (const kvLen of [1, 3, 130]) {
+        runAttention({ batch: 2, heads, kvHeads, qLen: 1, kvLen, dim, seed: 90 + kvLen + dim });
+      }
+    }
+  });
+
   test('accepts plain { data, dims } objects', () => {
     const t = { data: new Float32Array([1, 2, 3, 4]), dims: [1, 1, 1, 4] };
     const out = ak.attention(t, t, t);
