@@ -5,9 +5,13 @@
 //
 //   attnkit_bench_native attention BATCH HEADS KV_HEADS Q_LEN KV_LEN DIM CAUSAL REPS ROWS
 //   attnkit_bench_native mha BATCH HEADS SEQ DIM REPS ROWS
+//   attnkit_bench_native mha-parts BATCH HEADS SEQ DIM REPS
 //   attnkit_bench_native rope BATCH SEQ HEADS DIM REPS ROWS
 //   attnkit_bench_native fma-peak
-// ROWS is a comma-separated list of output row indices.
+// ROWS is a comma-separated list of output row indices. mha-parts times the
+// attention inside multi-head attention on its own and the whole call, in
+// alternating runs, and prints both medians. Their difference is the time of
+// the output projection, with its weight packing and buffers.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -162,6 +166,70 @@ int fma_peak() {
   return 0;
 }
 
+double median_of(std::vector<double> times) {
+  std::sort(times.begin(), times.end());
+  const std::size_t n = times.size();
+  return n % 2 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
+}
+
+double time_once_ms(const std::function<void()>& run) {
+  const auto t0 = std::chrono::steady_clock::now();
+  run();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Times scaled_dot_product_attention with the per-head shape that
+// multihead_attention uses (q, k, v as [batch, heads, seq, dim], output as
+// [batch, seq, heads, dim]) and the whole multihead_attention call.
+int mha_parts(const attnkit::MultiheadShape& shape, int reps) {
+  const std::size_t embed = shape.num_heads * shape.head_dim;
+  const std::size_t n = shape.batch * shape.num_heads * shape.q_seq_len * shape.head_dim;
+  const auto q = seeded_floats(n, 1);
+  const auto k = seeded_floats(n, 2);
+  const auto v = seeded_floats(n, 3);
+  auto o = seeded_floats(embed * embed, 4);
+  for (float& x : o) x = static_cast<float>(static_cast<double>(x) / std::sqrt(static_cast<double>(embed)));
+  std::vector<float> concat(n);
+  std::vector<float> out(shape.batch * shape.q_seq_len * embed);
+
+  attnkit::AttentionShape per_head;
+  per_head.batch = shape.batch;
+  per_head.num_heads = per_head.num_kv_heads = shape.num_heads;
+  per_head.q_seq_len = shape.q_seq_len;
+  per_head.kv_seq_len = shape.kv_seq_len;
+  per_head.head_dim = per_head.v_head_dim = shape.head_dim;
+  per_head.layout = attnkit::AttentionLayout::kBHSD;
+  per_head.out_layout = attnkit::AttentionLayout::kBSHD;
+
+  bool ok = true;
+  const auto attention = [&] {
+    ok = ok && attnkit::scaled_dot_product_attention(q.data(), k.data(), v.data(), concat.data(),
+                                                     per_head, {}).ok();
+  };
+  const auto whole = [&] {
+    ok = ok && attnkit::multihead_attention(q.data(), k.data(), v.data(), o.data(), nullptr,
+                                            out.data(), shape, {}).ok();
+  };
+  attention();
+  whole();
+  std::vector<double> attention_times;
+  std::vector<double> whole_times;
+  for (int i = 0; i < reps; ++i) {
+    attention_times.push_back(time_once_ms(attention));
+    whole_times.push_back(time_once_ms(whole));
+  }
+  if (!ok) {
+    std::printf("{\"error\":\"a call was rejected\"}\n");
+    return 1;
+  }
+  const double attention_ms = median_of(attention_times);
+  const double whole_ms = median_of(whole_times);
+  std::printf("{\"attentionMedianMs\":%.6f,\"mhaMedianMs\":%.6f,\"projectionMs\":%.6f,\"runs\":%d,"
+              "\"simd\":\"%s\"}\n",
+              attention_ms, whole_ms, whole_ms - attention_ms, reps, attnkit::simd_name());
+  return 0;
+}
+
 void usage_error(const char* message) {
   std::fprintf(stderr, "attnkit_bench_native: %s\n", message);
   std::exit(2);
@@ -170,7 +238,7 @@ void usage_error(const char* message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) usage_error("missing the workload kind (attention, mha, rope or fma-peak)");
+  if (argc < 2) usage_error("missing the workload kind (attention, mha, mha-parts, rope or fma-peak)");
   const std::string kind = argv[1];
   if (kind == "fma-peak") return fma_peak();
 
@@ -223,6 +291,16 @@ int main(int argc, char** argv) {
     return time_and_print(run, static_cast<int>(arg(argv, 6)), out, embed, parse_rows(argv[7]));
   }
 
+  if (kind == "mha-parts") {
+    if (argc != 7) usage_error("mha-parts needs BATCH HEADS SEQ DIM REPS");
+    attnkit::MultiheadShape shape;
+    shape.batch = arg(argv, 2);
+    shape.num_heads = arg(argv, 3);
+    shape.q_seq_len = shape.kv_seq_len = arg(argv, 4);
+    shape.head_dim = arg(argv, 5);
+    return mha_parts(shape, static_cast<int>(arg(argv, 6)));
+  }
+
   if (kind == "rope") {
     if (argc != 8) usage_error("rope needs BATCH SEQ HEADS DIM REPS ROWS");
     attnkit::RopeShape shape;
@@ -240,5 +318,5 @@ int main(int argc, char** argv) {
     return time_and_print(run, static_cast<int>(arg(argv, 6)), out, shape.head_dim, parse_rows(argv[7]));
   }
 
-  usage_error("unknown workload kind; expected attention, mha, rope or fma-peak");
+  usage_error("unknown workload kind; expected attention, mha, mha-parts, rope or fma-peak");
 }

@@ -17,8 +17,10 @@
 // Working memory (in AttentionScratch) is O(kRowBlock·(head_dim + v_head_dim + kKeyBlock)).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <limits>
+#include <utility>
 
 #include "kernels/attention_kernels.h"
 #include "kernels/exp_kernels.h"
@@ -27,15 +29,18 @@
 namespace attnkit {
 namespace kernels {
 
-// Register tiles. Q·Kᵀ: 8 / kScoreVecs keys × kScoreVecs vectors of query rows.
-// P·V: kPvRows rows × kPvVecs vectors of value columns. With 4 lanes
+// Register tiles of kTileAccumulators vectors. Q·Kᵀ: kTileAccumulators /
+// kScoreVecs keys × kScoreVecs vectors of query rows. P·V: kPvRows rows ×
+// kTileAccumulators / kPvRows vectors of value columns. With 4 lanes
 // (SIMD128) the tiles read 64 bytes, a whole cache line, of each qt row and
 // value row at a time. In the WebAssembly build this took about two thirds
 // of the time of tiles that read 32 bytes (4 keys × 2 vectors and 4 rows ×
-// 2 vectors). Wider vectors keep those tiles, which already span whole lines.
+// 2 vectors). Wider vectors read whole lines with two vectors. With AVX-512
+// the tiles hold 16 accumulators (8 keys or 8 rows × 2 vectors). With 8,
+// GCC 12 folded the vector loads into the FMAs, so each vector was loaded
+// once per key or row and the loads limited the FMA rate.
 constexpr std::size_t kScoreVecs = kLanes == 4 ? 4 : 2;
-constexpr std::size_t kPvRows = kLanes == 4 ? 2 : 4;
-constexpr std::size_t kPvVecs = 8 / kPvRows;
+constexpr std::size_t kPvRows = kLanes == 4 ? 2 : kTileAccumulators / 2;
 static_assert(kRowBlock % (kScoreVecs * kLanes) == 0, "row block must hold whole score tiles");
 
 // Returns true when attention_head_fast computes this head.
@@ -47,8 +52,9 @@ inline bool fast_path_applies(const HeadView& h) {
 // qt and st point at the first row vector of the tile; both have row
 // stride kRowBlock.
 template <std::size_t NK, std::size_t NV>
-inline void score_tile(const float* qt, const float* k, std::size_t k_stride,
-                       std::size_t head_dim, float* st) {
+ATTNKIT_ALWAYS_INLINE inline void score_tile(const float* qt, const float* k,
+                                             std::size_t k_stride, std::size_t head_dim,
+                                             float* st) {
   Batch acc[NK][NV];
   for (std::size_t kk = 0; kk < NK; ++kk) {
     for (std::size_t v = 0; v < NV; ++v) {
@@ -81,12 +87,19 @@ inline void score_tile(const float* qt, const float* k, std::size_t k_stride,
 }
 
 // Scores of n_keys keys (rows of k) against n_vec row vectors of qt.
+// score_keys, and pv_rows for blocks of many rows, are called through
+// function pointers (see the calls for the WebAssembly build), so they are
+// not inlined into attention_head_fast. Inlined there, GCC 12 ran out of
+// general registers, kept integers in vector registers and then spilled the
+// tiles' vectors to the stack. On an AMD EPYC (Zen 4) host that made
+// attention (b) about 1.4 times slower natively (measured with
+// bench/native/bench_native.cpp mha-parts).
 template <std::size_t NV>
-inline void score_keys(const float* qt, const float* k, std::size_t k_stride,
-                       std::size_t head_dim, std::size_t n_keys, float* st) {
+ATTNKIT_NOINLINE inline void score_keys(const float* qt, const float* k, std::size_t k_stride,
+                                        std::size_t head_dim, std::size_t n_keys, float* st) {
   std::size_t c = 0;
-  // 8 accumulators: 8 / NV keys, so a narrow tile takes more keys.
-  constexpr std::size_t kKeys = 8 / NV;
+  // A narrow tile takes more keys.
+  constexpr std::size_t kKeys = kTileAccumulators / NV;
   for (; c + kKeys <= n_keys; c += kKeys) {
     score_tile<kKeys, NV>(qt, k + c * k_stride, k_stride, head_dim, st + c * kRowBlock);
   }
@@ -200,8 +213,9 @@ struct WeightLayout {
 // point at the first row, acc at the tile's first element (row stride
 // acc_stride), v at the tile's first column of key row 0.
 template <std::size_t NR, std::size_t NC, bool KeyMajor>
-inline void pv_tile(const float* w, const float* corr, std::size_t c0, std::size_t c1,
-                    const float* v, std::size_t v_stride, float* acc, std::size_t acc_stride) {
+ATTNKIT_ALWAYS_INLINE inline void pv_tile(const float* w, const float* corr, std::size_t c0,
+                                          std::size_t c1, const float* v, std::size_t v_stride,
+                                          float* acc, std::size_t acc_stride) {
   using Layout = WeightLayout<KeyMajor>;
   Batch a[NR][NC];
   for (std::size_t r = 0; r < NR; ++r) {
@@ -245,13 +259,33 @@ inline void pv_tile(const float* w, const float* corr, std::size_t c0, std::size
   }
 }
 
-// Runs pv_tile over all value columns of NR rows: pairs of vectors, then
-// one vector, then scalar columns. Keys are taken key_chunk at a time, so a
-// chunk's value rows are read whole before the next chunk starts.
+// Runs pv_tile over the value columns [d, v_head_dim) of NR rows: tiles of
+// NC vectors while they fit, then NC / 2 vectors and so on down to one
+// vector. Returns the first column of the scalar tail.
+template <std::size_t NR, std::size_t NC, bool KeyMajor>
+ATTNKIT_ALWAYS_INLINE inline std::size_t pv_columns(const float* w, const float* factor,
+                                                    std::size_t c0, std::size_t c1, const float* v,
+                                                    std::size_t v_stride, std::size_t v_head_dim,
+                                                    float* acc, std::size_t d) {
+  for (; d + NC * kLanes <= v_head_dim; d += NC * kLanes) {
+    pv_tile<NR, NC, KeyMajor>(w, factor, c0, c1, v + d, v_stride, acc + d, v_head_dim);
+  }
+  if constexpr (NC > 1) {
+    return pv_columns<NR, NC / 2, KeyMajor>(w, factor, c0, c1, v, v_stride, v_head_dim, acc, d);
+  } else {
+    return d;
+  }
+}
+
+// Runs pv_tile over all value columns of NR rows, then the scalar columns.
+// Fewer rows take wider tiles (kTileAccumulators / NR vectors), so each
+// value row is read in fewer, longer pieces. Keys are taken key_chunk at a
+// time, so a chunk's value rows are read whole before the next chunk starts.
 template <std::size_t NR, bool KeyMajor>
 void pv_rows(const float* w, const float* corr, std::size_t c1, std::size_t key_chunk,
              const float* v, std::size_t v_stride, std::size_t v_head_dim, float* acc) {
   using Layout = WeightLayout<KeyMajor>;
+  constexpr std::size_t kWidestTile = kTileAccumulators / NR > 0 ? kTileAccumulators / NR : 1;
   // The rescale factors apply once, with the first chunk.
   float ones[NR];
   for (std::size_t r = 0; r < NR; ++r) {
@@ -261,21 +295,8 @@ void pv_rows(const float* w, const float* corr, std::size_t c1, std::size_t key_
   std::size_t start = 0;
   do {
     const std::size_t end = c1 - start < key_chunk ? c1 : start + key_chunk;
-    std::size_t d = 0;
-    // One row has registers for 8 column vectors and two rows for 4, so
-    // each value row is read in fewer, longer pieces.
-    for (; NR == 1 && d + 8 * kLanes <= v_head_dim; d += 8 * kLanes) {
-      pv_tile<NR, 8, KeyMajor>(w, factor, start, end, v + d, v_stride, acc + d, v_head_dim);
-    }
-    for (; NR <= 2 && d + 4 * kLanes <= v_head_dim; d += 4 * kLanes) {
-      pv_tile<NR, 4, KeyMajor>(w, factor, start, end, v + d, v_stride, acc + d, v_head_dim);
-    }
-    for (; d + 2 * kLanes <= v_head_dim; d += 2 * kLanes) {
-      pv_tile<NR, 2, KeyMajor>(w, factor, start, end, v + d, v_stride, acc + d, v_head_dim);
-    }
-    for (; d + kLanes <= v_head_dim; d += kLanes) {
-      pv_tile<NR, 1, KeyMajor>(w, factor, start, end, v + d, v_stride, acc + d, v_head_dim);
-    }
+    std::size_t d = pv_columns<NR, kWidestTile, KeyMajor>(w, factor, start, end, v, v_stride,
+                                                          v_head_dim, acc, 0);
     for (; d < v_head_dim; ++d) {
       for (std::size_t r = 0; r < NR; ++r) {
         float sum = acc[r * v_head_dim + d] * factor[r];
@@ -288,6 +309,15 @@ void pv_rows(const float* w, const float* corr, std::size_t c1, std::size_t key_
     factor = ones;
     start = end;
   } while (start < c1);
+}
+
+// The pv_rows instances for 1 to kPvRows rows, indexed by rows − 1.
+using PvRowsFn = void (*)(const float*, const float*, std::size_t, std::size_t, const float*,
+                          std::size_t, std::size_t, float*);
+template <bool KeyMajor, std::size_t... RowsMinusOne>
+constexpr std::array<PvRowsFn, sizeof...(RowsMinusOne)> pv_rows_table(
+    std::index_sequence<RowsMinusOne...>) {
+  return {&pv_rows<RowsMinusOne + 1, KeyMajor>...};
 }
 
 // Computes the weights w[r][c] (row stride kKeyBlock, in scratch.st) of the
@@ -480,9 +510,10 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
         }
       }
 
-      // P·V, 4 rows at a time. Keys that every row of the group attends go
-      // through the register tile. A row's other keys (on the causal
-      // diagonal) are added one by one, so blocked value rows are never read.
+      // P·V, kPvRows rows at a time. Keys that every row of the group
+      // attends go through the register tile. A row's other keys (on the
+      // causal diagonal) are added one by one, so blocked value rows are
+      // never read.
       for (std::size_t r0 = 0; r0 < rows; r0 += kPvRows) {
         const std::size_t nr = rows - r0 < kPvRows ? rows - r0 : kPvRows;
         std::size_t common = n_keys;
@@ -495,11 +526,9 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
         const float* c_r = corr + r0;
         const std::size_t vs = h.v_stride;
         const std::size_t dv = h.v_head_dim;
-        using PvRowsFn = void (*)(const float*, const float*, std::size_t, std::size_t,
-                                  const float*, std::size_t, std::size_t, float*);
-        static PvRowsFn const kPvRowsFns[2][4] = {
-            {&pv_rows<1, false>, &pv_rows<2, false>, &pv_rows<3, false>, &pv_rows<4, false>},
-            {&pv_rows<1, true>, &pv_rows<2, true>, &pv_rows<3, true>, &pv_rows<4, true>}};
+        static constexpr std::array<PvRowsFn, kPvRows> kPvRowsFns[2] = {
+            pv_rows_table<false>(std::make_index_sequence<kPvRows>()),
+            pv_rows_table<true>(std::make_index_sequence<kPvRows>())};
         if (key_major && nr == 1) {
           // Decoding one row: the direct call, inlined, read K and V about
           // 1.1 times as fast as the call through the table.

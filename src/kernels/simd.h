@@ -10,6 +10,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include <cstddef>
+#include <type_traits>
 
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
@@ -18,6 +19,9 @@
 // Keeps a large kernel a function of its own in LLVM's output (binaryen may
 // still inline a function that has a single caller).
 #define ATTNKIT_NOINLINE __attribute__((noinline))
+// Inlines a register tile into its caller even where the compiler's cost
+// model would call it, because the call then costs more than a short tile.
+#define ATTNKIT_ALWAYS_INLINE __attribute__((always_inline))
 
 namespace attnkit {
 namespace kernels {
@@ -25,6 +29,13 @@ namespace kernels {
 using Arch = xsimd::default_arch;
 using Batch = xsimd::batch<float, Arch>;
 constexpr std::size_t kLanes = Batch::size;
+
+// Vector registers of the target: 32 with AVX-512 (zmm0 to zmm31), else 16,
+// as x86-64 has for SSE and AVX and as V8 uses for SIMD128 on x86-64 (the 32
+// registers of Arm NEON are not counted). The register tiles of the kernels
+// keep about half of them as accumulators.
+constexpr std::size_t kVectorRegisters = std::is_base_of<xsimd::avx512f, Arch>::value ? 32 : 16;
+constexpr std::size_t kTileAccumulators = kVectorRegisters / 2;
 
 // Returns the lane-wise maximum, (a > b) ? a : b, so a lane where either
 // value is NaN gives b, as x86's maxps does.
