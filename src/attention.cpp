@@ -446,7 +446,12 @@ Status scaled_dot_product_attention(const float* q, const float* k, const float*
                                                              std::size_t item) {
     const std::size_t b = item / (views * row_blocks);
     const std::size_t h = item / row_blocks % views * heads_per_view;
-    const std::size_t row0 = item % row_blocks * kRowsPerItem;
+    // Later query rows attend more keys under the causal rule, so each
+    // head's row blocks are handed out last to first. The longest items
+    // then start early, and the pool's threads finish close together.
+    const std::size_t block = item % row_blocks;
+    const std::size_t row0 = (options.causal != CausalAlignment::kNone ? row_blocks - 1 - block : block) *
+                             kRowsPerItem;
     const kernels::AttentionScratch scratch = kernels::AttentionScratch::carve(
         scratch_memory.get() + thread_index * scratch_floats, shape.head_dim, shape.v_head_dim);
     kernels::HeadView view = head_view(call, b, h);

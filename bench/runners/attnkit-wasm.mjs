@@ -88,6 +88,19 @@ export async function create({ threads }) {
             output: () => hout.data,
             dispose: () => { hx.dispose(); hout.dispose(); },
           });
+          // Rotating q or k in place, as a decoding loop can, reads and
+          // writes the same cache lines, so no line is read only to be
+          // overwritten. Later runs rotate the result again, and only the
+          // first, which is checked, starts from the input.
+          const hxInPlace = ak.alloc(x.dims);
+          hxInPlace.data.set(inputs.x);
+          variants.push({
+            variant: 'in place in wasm memory',
+            form: 'ak.rope(ak.alloc tensor, { inPlace: true })',
+            run: () => ak.rope(hxInPlace, { inPlace: true }),
+            output: () => hxInPlace.data,
+            dispose: () => hxInPlace.dispose(),
+          });
         }
         return variants;
       }
