@@ -93,8 +93,10 @@ void check_case(const Case& c, CausalAlignment causal, std::ptrdiff_t offset) {
 
 TEST(AttentionFastPath, TailsOfRowsKeysAndHeadDims) {
   std::uint32_t seed = 100;
+  // Last row blocks of 1 to 15 rows: with 16 lanes, blocks of up to 8 rows
+  // take the key-major steps and blocks of 9 to 16 rows one row vector.
   for (std::size_t dim : {1, 3, 5, 8, 67, 127}) {
-    for (std::size_t q_len : {1, 3, 31, 33, 70}) {
+    for (std::size_t q_len : {1, 3, 12, 31, 33, 41, 47, 70}) {
       for (std::size_t kv_len : {1, 5, 63, 65, 131}) {
         SCOPED_TRACE(testing::Message() << "dim " << dim << ", q_len " << q_len << ", kv_len "
                                         << kv_len);
