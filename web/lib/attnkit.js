@@ -45,6 +45,10 @@ function outputTarget(module, name, out) {
   return { data, dims: [...dims] };
 }
 
+// Operations with one result tensor, which the `out` option can receive.
+// The others return several tensors and reject `out` before they run.
+const OUT_OPERATIONS = new Set(['attention', 'multiheadAttention', 'rope']);
+
 // Adds the `out` option to an operation whose last parameter is its
 // options object: `out` receives the result and is returned. An
 // ak.alloc() tensor receives it in WebAssembly memory without a copy. A
@@ -56,6 +60,9 @@ function withOutOption(module, name, fn, optionsIndex) {
     const options = args[optionsIndex];
     if (options === null || typeof options !== 'object' || !Object.hasOwn(options, 'out')) return fn(...args);
     const { out, ...rest } = options;
+    if (!OUT_OPERATIONS.has(name)) {
+      throw new TypeError(`${name}: the out option is not supported by this operation`);
+    }
     const target = outputTarget(module, name, out);
     const callArgs = [...args];
     callArgs[optionsIndex] = rest;
