@@ -52,3 +52,56 @@ describe('out on operations without it', () => {
     expect(output.dims).toEqual([batch, len, embed]);
   });
 });
+
+describe('out.data with overridden members', () => {
+  const dims = [1, 5, 2, 8];
+  const size = 80;
+  const shape = { batch: 1, seq: 5, heads: 2, dim: 8 };
+
+  test('a length getter cannot make out look larger', () => {
+    class LongerLength extends Float32Array {
+      get length() {
+        return size;
+      }
+    }
+    const x = new Tensor(seededFloats(size, 1), dims);
+    const out = { data: new LongerLength(size - 10), dims };
+    const error = thrownBy(() => ak.rope(x, { out }));
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error.message).toBe('rope: out has 70 elements, but dims [1, 5, 2, 8] need 80');
+    expect(ak.heapStats().liveAllocations).toBe(0);
+  });
+
+  test('an own set method is not called', () => {
+    const x = new Tensor(seededFloats(size, 2), dims);
+    const data = new Float32Array(size);
+    let calls = 0;
+    data.set = (...args) => {
+      calls += 1;
+      Float32Array.prototype.set.apply(data, args);
+    };
+    ak.rope(x, { out: { data, dims } });
+    expect(calls).toBe(0);
+    expectClose(data, ropeGeneralReference(x.data, shape));
+  });
+
+  test('a buffer getter cannot hide an overlap with a large x', () => {
+    // 2 × 300 tokens of 8 × 128 floats, 2.4 MiB: x streams through pieces
+    // unless out overlaps it.
+    const bigDims = [2, 300, 8, 128];
+    const bigSize = 2 * 300 * 8 * 128;
+    class OtherBuffer extends Float32Array {
+      get buffer() {
+        return new ArrayBuffer(8);
+      }
+    }
+    const memory = new Float32Array(bigSize + 1);
+    memory.set(seededFloats(bigSize, 3));
+    const x = new Tensor(memory.subarray(0, bigSize), bigDims);
+    const want = ropeGeneralReference(x.data, { batch: 2, seq: 300, heads: 8, dim: 128 });
+    // out starts one element after x in the same memory.
+    const out = { data: new OtherBuffer(memory.buffer, 4, bigSize), dims: bigDims };
+    ak.rope(x, { out });
+    expectClose(memory.subarray(1), want);
+  });
+});

@@ -4,7 +4,7 @@ import { instantiateModule, threadSupportProblem, unrefWorkers } from './load-mo
 import { attentionOps } from './ops/attention.js';
 import { ropeOps } from './ops/rope.js';
 import { checkOptionKeys } from './options.js';
-import { pinArguments, unpinResult } from './pin-arguments.js';
+import { pinArguments, pinData, pinDims, unpinResult } from './pin-arguments.js';
 import { Tensor, checkTensor, describe } from './tensor.js';
 
 export { HeapTensor, Tensor };
@@ -34,7 +34,11 @@ function outputTarget(module, name, out) {
   if (out === null || typeof out !== 'object') {
     throw new TypeError(`${name}: out must be a tensor from alloc() or a Tensor with Float32Array data, got ${describe(out)}`);
   }
-  const { data, dims } = out;
+  // Pinned like the inputs, so that a typed array subclass or own property
+  // that overrides length, buffer or set cannot change the checked size, hide
+  // an overlap with x, or run user code while WebAssembly buffers are live.
+  const data = pinData(out.data);
+  const dims = pinDims(out.dims);
   if (!(data instanceof Float32Array)) {
     throw new TypeError(`${name}: out.data must be a Float32Array, got ${describe(data)}`);
   }
@@ -42,7 +46,7 @@ function outputTarget(module, name, out) {
   if (data.buffer === module.HEAPF32.buffer) {
     throw new TypeError(`${name}: out.data is a view of WebAssembly memory; pass the alloc() tensor itself as out`);
   }
-  return { data, dims: [...dims] };
+  return { data, dims };
 }
 
 // Operations with one result tensor, which the `out` option can receive.
