@@ -105,3 +105,18 @@ describe('out.data with overridden members', () => {
     expectClose(memory.subarray(1), want);
   });
 });
+
+describe('out: undefined', () => {
+  test('means no out, as for every other option', () => {
+    const dims = [1, 2, 6, 8];
+    const [q, k, v] = [1, 2, 3].map((seed) => new Tensor(seededFloats(96, seed), dims));
+    const got = ak.attention(q, k, v, { out: undefined });
+    expect(got).toBeInstanceOf(Tensor);
+    expectClose(got.data, attentionReference(q.data, k.data, v.data, { batch: 1, heads: 2, qLen: 6, kvLen: 6, dim: 8 }));
+
+    const x = new Tensor(seededFloats(80, 4), [1, 5, 2, 8]);
+    const rotated = ak.rope(x, { out: undefined, positionOffset: 3 });
+    expectClose(rotated.data, ropeGeneralReference(x.data, { batch: 1, seq: 5, heads: 2, dim: 8, positions: (b, s) => s + 3 }));
+    expect(ak.ropeCache({ maxPositions: 4, rotaryDim: 8, out: undefined }).cosCache.dims).toEqual([4, 4]);
+  });
+});

@@ -64,12 +64,14 @@ function withOutOption(module, name, fn, optionsIndex) {
     const options = args[optionsIndex];
     if (options === null || typeof options !== 'object' || !Object.hasOwn(options, 'out')) return fn(...args);
     const { out, ...rest } = options;
+    const callArgs = [...args];
+    callArgs[optionsIndex] = rest;
+    // An undefined out is absent, as every other undefined option is.
+    if (out === undefined) return fn(...callArgs);
     if (!OUT_OPERATIONS.has(name)) {
       throw new TypeError(`${name}: the out option is not supported by this operation`);
     }
     const target = outputTarget(module, name, out);
-    const callArgs = [...args];
-    callArgs[optionsIndex] = rest;
     const result = withOutput(module, name, target, () => fn(...callArgs));
     if (result.dims.length !== target.dims.length || result.dims.some((d, i) => d !== target.dims[i])) {
       throw new RangeError(`${name}: out has dims [${target.dims.join(', ')}], but the result has dims [${result.dims.join(', ')}]; out was overwritten, so pass one with the result's dims`);
