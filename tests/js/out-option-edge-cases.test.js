@@ -120,3 +120,42 @@ describe('out: undefined', () => {
     expect(ak.ropeCache({ maxPositions: 4, rotaryDim: 8, out: undefined }).cosCache.dims).toEqual([4, 4]);
   });
 });
+
+describe('call from a getter during a call with out', () => {
+  const dims = [1, 2, 1, 8];
+  const x = new Tensor(seededFloats(16, 5), dims);
+  const want = ropeGeneralReference(x.data, { batch: 1, seq: 2, heads: 1, dim: 8, positions: (b, s) => s / 2 });
+
+  test('the inner call returns its own result', () => {
+    const out = new Tensor(new Float32Array(16), dims);
+    let inner;
+    const scaling = {
+      type: 'linear',
+      get factor() {
+        inner = ak.rope(x, { positionOffset: 1 });
+        return 2;
+      },
+    };
+    expect(ak.rope(x, { out, scaling })).toBe(out);
+    expect(inner.data).not.toBe(out.data);
+    expectClose(inner.data, ropeGeneralReference(x.data, { batch: 1, seq: 2, heads: 1, dim: 8, positions: (b, s) => s + 1 }));
+    expectClose(out.data, want);
+  });
+
+  test('an inner call of another size does not see out', () => {
+    const out = new Tensor(new Float32Array(16), dims);
+    const q = new Tensor(seededFloats(8, 6), [1, 1, 1, 8]);
+    let inner;
+    const scaling = {
+      type: 'linear',
+      get factor() {
+        inner = ak.attention(q, q, q);
+        return 2;
+      },
+    };
+    expect(ak.rope(x, { out, scaling })).toBe(out);
+    expectClose(inner.data, q.data);
+    expectClose(out.data, want);
+    expect(ak.heapStats().liveAllocations).toBe(0);
+  });
+});

@@ -62,12 +62,14 @@ const OUT_OPERATIONS = new Set(['attention', 'multiheadAttention', 'rope']);
 function withOutOption(module, name, fn, optionsIndex) {
   return (...args) => {
     const options = args[optionsIndex];
-    if (options === null || typeof options !== 'object' || !Object.hasOwn(options, 'out')) return fn(...args);
+    if (options === null || typeof options !== 'object' || !Object.hasOwn(options, 'out')) {
+      return withOutput(module, name, null, () => fn(...args));
+    }
     const { out, ...rest } = options;
     const callArgs = [...args];
     callArgs[optionsIndex] = rest;
     // An undefined out is absent, as every other undefined option is.
-    if (out === undefined) return fn(...callArgs);
+    if (out === undefined) return withOutput(module, name, null, () => fn(...callArgs));
     if (!OUT_OPERATIONS.has(name)) {
       throw new TypeError(`${name}: the out option is not supported by this operation`);
     }
