@@ -1,7 +1,7 @@
 // RoPE of tensors in JavaScript memory above 1 MiB, which ak.rope streams
-// through one WebAssembly buffer in pieces, here pieces of several short
-// batch entries. Each result must equal ak.rope of an ak.alloc() copy of x,
-// which is not streamed, bit for bit.
+// through one WebAssembly buffer in pieces: pieces of several short batch
+// entries, and an out in the same memory as x. Each result must equal
+// ak.rope of an ak.alloc() copy of x, which is not streamed, bit for bit.
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { loadAttnkit, Tensor } from '../../web/lib/attnkit.js';
 import { ropeGeneralReference, seededFloats } from '../reference/reference.js';
@@ -118,5 +118,53 @@ describe('rope pieces of several batch entries', () => {
     );
     expect(firstDifference(copy.data, x.data)).toBe(-1);
     expect(ak.heapStats().liveAllocations).toBe(0);
+  });
+});
+
+describe('rope out in the memory of x', () => {
+  // 1024 tokens of 32 × 128 floats, 16 MiB. Copying x in and the result
+  // out would grow a new instance's 16 MiB memory. Streaming needs 1 MiB.
+  const dims = [1, 1024, 32, 128];
+  const size = 1024 * 32 * 128;
+
+  test('out equal to x streams', async () => {
+    const fresh = await loadAttnkit({ newInstance: true });
+    const before = fresh.memoryBytes();
+    const x = new Tensor(seededFloats(size, 31), dims);
+    const want = ropeOfHeapCopy(x, { positionOffset: 7 });
+    expect(fresh.rope(x, { positionOffset: 7, out: x })).toBe(x);
+    expect(firstDifference(x.data, want)).toBe(-1);
+    expect(fresh.memoryBytes()).toBe(before);
+
+    const sameMemory = new Tensor(new Float32Array(x.data.buffer), dims);
+    const wantAgain = ropeOfHeapCopy(x, { positionOffset: -7 });
+    fresh.rope(x, { positionOffset: -7, out: sameMemory });
+    expect(firstDifference(x.data, wantAgain)).toBe(-1);
+    expect(fresh.memoryBytes()).toBe(before);
+    expect(fresh.heapStats().liveAllocations).toBe(0);
+  });
+
+  test('out before x streams, out after x is copied', async () => {
+    const fresh = await loadAttnkit({ newInstance: true });
+    const before = fresh.memoryBytes();
+    const x0 = new Tensor(seededFloats(size, 32), dims);
+    const want = ropeOfHeapCopy(x0, {});
+
+    // out starts 3 elements before x: each piece writes only memory that
+    // earlier pieces have read.
+    const memory = new Float32Array(size + 3);
+    memory.set(x0.data, 3);
+    const x = new Tensor(memory.subarray(3), dims);
+    fresh.rope(x, { out: new Tensor(memory.subarray(0, size), dims) });
+    expect(firstDifference(memory.subarray(0, size), want)).toBe(-1);
+    expect(fresh.memoryBytes()).toBe(before);
+
+    // out starts 3 elements after x: a piece would overwrite the start of
+    // the next one before it is read, so x is copied in whole.
+    memory.set(x0.data, 0);
+    const early = new Tensor(memory.subarray(0, size), dims);
+    fresh.rope(early, { out: new Tensor(memory.subarray(3), dims) });
+    expect(firstDifference(memory.subarray(3), want)).toBe(-1);
+    expect(fresh.heapStats().liveAllocations).toBe(0);
   });
 });

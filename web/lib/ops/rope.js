@@ -181,7 +181,9 @@ export function ropeOps(module) {
 
     // A bshd x outside WebAssembly memory, larger than one piece, streams
     // through a small buffer, unless the result goes to an ak.alloc()
-    // tensor or to an array that overlaps x without being x itself.
+    // tensor or to an array in x's buffer that starts after x. Pieces run
+    // from the start, so an out that starts at or before x (x itself, for
+    // example) only overwrites elements of x that earlier pieces have read.
     const pending = pendingOutput(module);
     if (inPlace && pending) {
       throw new TypeError(`${op}: inPlace and out cannot be combined; inPlace writes the result into x`);
@@ -194,7 +196,7 @@ export function ropeOps(module) {
       size * 4 > PIECE_BYTES &&
       !isHeapResident(module, x.data) &&
       !(pending instanceof HeapTensor) &&
-      !(dest && dest !== x.data && dest.buffer === x.data.buffer);
+      !(dest && dest.buffer === x.data.buffer && dest.byteOffset > x.data.byteOffset);
     if (streams) {
       if (!inPlace) claimOutput(module, op, size);
       const tokenFloats = numHeads * headDim;
