@@ -167,4 +167,18 @@ describe('rope out in the memory of x', () => {
     expect(firstDifference(memory.subarray(3), want)).toBe(-1);
     expect(fresh.heapStats().liveAllocations).toBe(0);
   });
+
+  test('out in another SharedArrayBuffer of x memory', () => {
+    // structuredClone of a SharedArrayBuffer returns a second object for
+    // the same memory, so an out after x in it overlaps x unseen.
+    const x0 = new Tensor(seededFloats(size, 33), dims);
+    const want = ropeOfHeapCopy(x0, {});
+    const shared = new SharedArrayBuffer((size + 3) * 4);
+    const alias = structuredClone(shared);
+    const x = new Tensor(new Float32Array(shared, 0, size), dims);
+    x.data.set(x0.data);
+    ak.rope(x, { out: new Tensor(new Float32Array(alias, 12, size), dims) });
+    expect(firstDifference(new Float32Array(shared, 12, size), want)).toBe(-1);
+    expect(ak.heapStats().liveAllocations).toBe(0);
+  });
 });

@@ -115,6 +115,20 @@ function tokenPieces(batch, seqLen, tokenFloats) {
   return pieces;
 }
 
+// The tag test also works for a buffer from another realm (an iframe or
+// a Node vm context, as Jest uses), where instanceof is false.
+function isShared(buffer) {
+  return Object.prototype.toString.call(buffer) === '[object SharedArrayBuffer]';
+}
+
+// True when `dest` may contain elements of x after x's first element. Two
+// SharedArrayBuffer objects may share memory (structuredClone of one, or one
+// received from a Worker), which JavaScript cannot detect, so they count.
+function mayOverlapAfter(dest, x) {
+  if (dest.buffer === x.buffer) return dest.byteOffset > x.byteOffset;
+  return isShared(dest.buffer) && isShared(x.buffer);
+}
+
 /** Returns the RoPE operations bound to an instantiated module. */
 export function ropeOps(module) {
   /**
@@ -181,8 +195,8 @@ export function ropeOps(module) {
 
     // A bshd x outside WebAssembly memory, larger than one piece, streams
     // through a small buffer, unless the result goes to an ak.alloc()
-    // tensor or to an array in x's buffer that starts after x. Pieces run
-    // from the start, so an out that starts at or before x (x itself, for
+    // tensor or may overlap x after x's start. Pieces run from the start, so
+    // an out that starts at or before x in its buffer (x itself, for
     // example) only overwrites elements of x that earlier pieces have read.
     const pending = pendingOutput(module);
     if (inPlace && pending) {
@@ -196,7 +210,7 @@ export function ropeOps(module) {
       size * 4 > PIECE_BYTES &&
       !isHeapResident(module, x.data) &&
       !(pending instanceof HeapTensor) &&
-      !(dest && dest.buffer === x.data.buffer && dest.byteOffset > x.data.byteOffset);
+      !(dest && mayOverlapAfter(dest, x.data));
     if (streams) {
       if (!inPlace) claimOutput(module, op, size);
       const tokenFloats = numHeads * headDim;
