@@ -14,11 +14,11 @@ beforeAll(async () => {
 
 // Returns ak.rope(x, options).data computed on a copy of x in WebAssembly
 // memory.
-function ropeOfHeapCopy(x, options) {
-  const copy = ak.alloc(x.dims);
+function ropeOfHeapCopy(x, options, instance = ak) {
+  const copy = instance.alloc(x.dims);
   try {
     copy.data.set(x.data);
-    return ak.rope(copy, options).data.slice();
+    return instance.rope(copy, options).data.slice();
   } finally {
     copy.dispose();
   }
@@ -34,18 +34,18 @@ function firstDifference(got, want) {
 
 // Rotates x into a new array, into out and in place, and compares each
 // result with the unstreamed one.
-function expectStreamedEqualsHeap(x, options) {
-  const want = ropeOfHeapCopy(x, options);
-  expect(firstDifference(ak.rope(x, options).data, want)).toBe(-1);
+function expectStreamedEqualsHeap(x, options, instance = ak) {
+  const want = ropeOfHeapCopy(x, options, instance);
+  expect(firstDifference(instance.rope(x, options).data, want)).toBe(-1);
 
   const out = new Tensor(new Float32Array(x.data.length).fill(NaN), x.dims);
-  expect(ak.rope(x, { ...options, out })).toBe(out);
+  expect(instance.rope(x, { ...options, out })).toBe(out);
   expect(firstDifference(out.data, want)).toBe(-1);
 
   const copy = new Tensor(x.data.slice(), x.dims);
-  expect(ak.rope(copy, { ...options, inPlace: true })).toBe(copy);
+  expect(instance.rope(copy, { ...options, inPlace: true })).toBe(copy);
   expect(firstDifference(copy.data, want)).toBe(-1);
-  expect(ak.heapStats().liveAllocations).toBe(0);
+  expect(instance.heapStats().liveAllocations).toBe(0);
 }
 
 // 300 batch entries of 7 tokens of 4 × 32 floats, 1.03 MiB: a piece of
@@ -106,6 +106,18 @@ describe('rope pieces of several batch entries', () => {
     expectStreamedEqualsHeap(exact, { positionOffset: 3 });
     const longer = new Tensor(seededFloats(2 * 2049 * 128, 26), [2, 2049, 1, 128]);
     expectStreamedEqualsHeap(longer, { positionOffset: 3 });
+  });
+
+  test('tokens larger than one piece', () => {
+    // Tokens of 5 × 65536 floats (1.25 MiB): one token per piece, in a
+    // buffer larger than 1 MiB.
+    const huge = new Tensor(seededFloats(2 * 3 * 5 * 65536, 27), [2, 3, 5, 65536]);
+    const ids = { data: BigInt64Array.from([9n, -4n, 70000n, 0n, 1n, 2n]), dims: [2, 3] };
+    expectStreamedEqualsHeap(huge, { positionIds: ids, rotaryDim: 64, interleaved: false });
+    const cosCache = new Tensor(seededFloats(2 * 3 * 32, 28), [2, 3, 32]);
+    const sinCache = new Tensor(seededFloats(2 * 3 * 32, 29), [2, 3, 32]);
+    expectStreamedEqualsHeap(huge, { rotaryDim: 64, cosCache, sinCache });
+    expectStreamedEqualsHeap(new Tensor(huge.data, [2, 3, 5 * 65536]), { numHeads: 5, positionOffset: 2 ** 40 });
   });
 
   test('late bad position id writes nothing', () => {
@@ -180,5 +192,21 @@ describe('rope out in the memory of x', () => {
     ak.rope(x, { out: new Tensor(new Float32Array(alias, 12, size), dims) });
     expect(firstDifference(new Float32Array(shared, 12, size), want)).toBe(-1);
     expect(ak.heapStats().liveAllocations).toBe(0);
+  });
+});
+
+describe('rope streaming with two threads', () => {
+  test('batch pieces and out equal to x', async () => {
+    const threaded = await loadAttnkit({ threads: 2 });
+    const x = new Tensor(seededFloats(shortSize, 41), shortDims);
+    const ids = new Int32Array(300 * 7).map((_, i) => (i * 13) % 500);
+    expectStreamedEqualsHeap(x, { positionIds: { data: ids, dims: [300, 7] } }, threaded);
+
+    const want = ropeOfHeapCopy(x, { positionOffset: 11 }, threaded);
+    const shared = new Tensor(new Float32Array(new SharedArrayBuffer(shortSize * 4)), shortDims);
+    shared.data.set(x.data);
+    expect(threaded.rope(shared, { positionOffset: 11, out: shared })).toBe(shared);
+    expect(firstDifference(shared.data, want)).toBe(-1);
+    expect(threaded.heapStats().liveAllocations).toBe(0);
   });
 });
