@@ -76,9 +76,11 @@ export interface OutOption {
    * - A tensor whose data is a Float32Array outside WebAssembly memory: the
    *   result is copied into it, so a loop that reuses it allocates no new
    *   array per call. It may be an input (for example rope(x, { out: x })).
-   * attentionWithCache, which returns several tensors, rejects it, and rope
-   * rejects it together with inPlace.
-   * @throws {TypeError} if out is neither, or is disposed.
+   * An undefined out is ignored. attentionWithCache,
+   * multiheadAttentionForward and ropeCache, which return several tensors,
+   * reject it before they run, and rope rejects it together with inPlace.
+   * @throws {TypeError} if out is neither, or is disposed, or the operation
+   *   returns several tensors.
    * @throws {RangeError} if its size or dims differ from the result's, or an
    *   alloc() tensor overlaps an input.
    */

@@ -4,7 +4,7 @@ import { instantiateModule, threadSupportProblem, unrefWorkers } from './load-mo
 import { attentionOps } from './ops/attention.js';
 import { ropeOps } from './ops/rope.js';
 import { checkOptionKeys } from './options.js';
-import { pinArguments, unpinResult } from './pin-arguments.js';
+import { pinArguments, pinData, pinDims, unpinResult } from './pin-arguments.js';
 import { Tensor, checkTensor, describe } from './tensor.js';
 
 export { HeapTensor, Tensor };
@@ -34,7 +34,11 @@ function outputTarget(module, name, out) {
   if (out === null || typeof out !== 'object') {
     throw new TypeError(`${name}: out must be a tensor from alloc() or a Tensor with Float32Array data, got ${describe(out)}`);
   }
-  const { data, dims } = out;
+  // Pinned like the inputs, so that a typed array subclass or own property
+  // that overrides length, buffer or set cannot change the checked size, hide
+  // an overlap with x, or run user code while WebAssembly buffers are live.
+  const data = pinData(out.data);
+  const dims = pinDims(out.dims);
   if (!(data instanceof Float32Array)) {
     throw new TypeError(`${name}: out.data must be a Float32Array, got ${describe(data)}`);
   }
@@ -42,8 +46,12 @@ function outputTarget(module, name, out) {
   if (data.buffer === module.HEAPF32.buffer) {
     throw new TypeError(`${name}: out.data is a view of WebAssembly memory; pass the alloc() tensor itself as out`);
   }
-  return { data, dims: [...dims] };
+  return { data, dims };
 }
+
+// Operations with one result tensor, which the `out` option can receive.
+// The others return several tensors and reject `out` before they run.
+const OUT_OPERATIONS = new Set(['attention', 'multiheadAttention', 'rope']);
 
 // Adds the `out` option to an operation whose last parameter is its
 // options object: `out` receives the result and is returned. An
@@ -54,11 +62,18 @@ function outputTarget(module, name, out) {
 function withOutOption(module, name, fn, optionsIndex) {
   return (...args) => {
     const options = args[optionsIndex];
-    if (options === null || typeof options !== 'object' || !Object.hasOwn(options, 'out')) return fn(...args);
+    if (options === null || typeof options !== 'object' || !Object.hasOwn(options, 'out')) {
+      return withOutput(module, name, null, () => fn(...args));
+    }
     const { out, ...rest } = options;
-    const target = outputTarget(module, name, out);
     const callArgs = [...args];
     callArgs[optionsIndex] = rest;
+    // An undefined out is absent, as every other undefined option is.
+    if (out === undefined) return withOutput(module, name, null, () => fn(...callArgs));
+    if (!OUT_OPERATIONS.has(name)) {
+      throw new TypeError(`${name}: the out option is not supported by this operation`);
+    }
+    const target = outputTarget(module, name, out);
     const result = withOutput(module, name, target, () => fn(...callArgs));
     if (result.dims.length !== target.dims.length || result.dims.some((d, i) => d !== target.dims[i])) {
       throw new RangeError(`${name}: out has dims [${target.dims.join(', ')}], but the result has dims [${result.dims.join(', ')}]; out was overwritten, so pass one with the result's dims`);

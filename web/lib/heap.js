@@ -178,19 +178,23 @@ export function allocHeapTensor(module, dims) {
 
 /**
  * Runs `call()` with `out` as the destination of the next callWithHeap()
- * output: a HeapTensor of `module`, or { data } with a Float32Array outside
- * WebAssembly memory. Throws when the operation did not use it.
+ * output: a HeapTensor of `module`, { data } with a Float32Array outside
+ * WebAssembly memory, or null for none. Throws when the operation did not
+ * use a given out. The out of an enclosing call is restored afterwards,
+ * because a getter in the options can start another call while one runs.
  */
 export function withOutput(module, op, out, call) {
   const state = heapState(module);
+  const { pendingOut, outUsed } = state;
   state.pendingOut = out;
   state.outUsed = false;
   try {
     const result = call();
-    if (!state.outUsed) throw new TypeError(`${op}: the out option is not supported by this operation`);
+    if (out && !state.outUsed) throw new TypeError(`${op}: the out option is not supported by this operation`);
     return result;
   } finally {
-    state.pendingOut = null;
+    state.pendingOut = pendingOut;
+    state.outUsed = outUsed;
   }
 }
 

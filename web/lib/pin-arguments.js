@@ -24,7 +24,12 @@ const typedArrayLength = intrinsicGetter('length');
 // so that the checks report their type.
 const PINNED_TYPES = { Float32Array, Uint16Array, Uint8Array, Int32Array, BigInt64Array };
 
-function pinData(data) {
+/**
+ * Returns a plain view of the same memory as `data`, built with the built-in
+ * typed array getters, or `data` itself when it is no typed array of an
+ * accepted type or its buffer is detached (the checks then reject it).
+ */
+export function pinData(data) {
   // ArrayBuffer.isView is false for a Proxy, which the checks then reject.
   if (!ArrayBuffer.isView(data)) return data;
   const tag = typedArrayTag.call(data);
@@ -35,9 +40,11 @@ function pinData(data) {
   return new View(buffer, typedArrayByteOffset.call(data), typedArrayLength.call(data));
 }
 
-// Copies array and typed array dims into a frozen array; other values stay
-// as given so that the checks report their type.
-function pinDims(dims) {
+/**
+ * Copies array and typed array dims into a frozen array; other values stay
+ * as given so that the checks report their type.
+ */
+export function pinDims(dims) {
   if (Array.isArray(dims) || (ArrayBuffer.isView(dims) && typedArrayTag.call(dims) !== undefined)) {
     return Object.freeze(Array.from(dims));
   }

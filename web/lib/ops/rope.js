@@ -87,20 +87,46 @@ function int32AsFloat32(ids) {
 // 8 MiB 6.5 ms. One copy of the whole tensor in and out took 9.2 ms.
 const PIECE_BYTES = 1024 * 1024;
 
-// Returns the pieces of a bshd x for streamWithHeap: runs of whole tokens
-// that never cross a batch entry, so each piece is one rope call with batch
-// 1. `first` is the token index b·seqLen + s of the piece's first token.
+// Returns the pieces of a bshd x for streamWithHeap. Each piece is one rope
+// call on `batches` batch entries of `tokens` tokens from sequence index `s`.
+// Pieces are runs of whole batch entries when one batch entry fits a piece,
+// else runs of tokens within one batch entry. `first` is the token index
+// b·seqLen + s of the piece's first token. Whole batch entries per piece
+// keep the number of calls low when seqLen is short (batched decoding).
 function tokenPieces(batch, seqLen, tokenFloats) {
   const tokensPerPiece = Math.max(1, Math.floor(PIECE_BYTES / 4 / tokenFloats));
   const pieces = [];
+  if (seqLen <= tokensPerPiece) {
+    const batchesPerPiece = Math.floor(tokensPerPiece / seqLen);
+    for (let b = 0; b < batch; b += batchesPerPiece) {
+      const batches = Math.min(batchesPerPiece, batch - b);
+      const first = b * seqLen;
+      pieces.push({ start: first * tokenFloats, length: batches * seqLen * tokenFloats, first, s: 0, tokens: seqLen, batches });
+    }
+    return pieces;
+  }
   for (let b = 0; b < batch; b++) {
     for (let s = 0; s < seqLen; s += tokensPerPiece) {
       const tokens = Math.min(tokensPerPiece, seqLen - s);
       const first = b * seqLen + s;
-      pieces.push({ start: first * tokenFloats, length: tokens * tokenFloats, first, s, tokens });
+      pieces.push({ start: first * tokenFloats, length: tokens * tokenFloats, first, s, tokens, batches: 1 });
     }
   }
   return pieces;
+}
+
+// The tag test also works for a buffer from another realm (an iframe or
+// a Node vm context, as Jest uses), where instanceof is false.
+function isShared(buffer) {
+  return Object.prototype.toString.call(buffer) === '[object SharedArrayBuffer]';
+}
+
+// True when `dest` may contain elements of x after x's first element. Two
+// SharedArrayBuffer objects may share memory (structuredClone of one, or one
+// received from a Worker), which JavaScript cannot detect, so they count.
+function mayOverlapAfter(dest, x) {
+  if (dest.buffer === x.buffer) return dest.byteOffset > x.byteOffset;
+  return isShared(dest.buffer) && isShared(x.buffer);
 }
 
 /** Returns the RoPE operations bound to an instantiated module. */
@@ -169,7 +195,9 @@ export function ropeOps(module) {
 
     // A bshd x outside WebAssembly memory, larger than one piece, streams
     // through a small buffer, unless the result goes to an ak.alloc()
-    // tensor or to an array that overlaps x without being x itself.
+    // tensor or may overlap x after x's start. Pieces run from the start, so
+    // an out that starts at or before x in its buffer (x itself, for
+    // example) only overwrites elements of x that earlier pieces have read.
     const pending = pendingOutput(module);
     if (inPlace && pending) {
       throw new TypeError(`${op}: inPlace and out cannot be combined; inPlace writes the result into x`);
@@ -182,7 +210,7 @@ export function ropeOps(module) {
       size * 4 > PIECE_BYTES &&
       !isHeapResident(module, x.data) &&
       !(pending instanceof HeapTensor) &&
-      !(dest && dest !== x.data && dest.buffer === x.data.buffer);
+      !(dest && mayOverlapAfter(dest, x.data));
     if (streams) {
       if (!inPlace) claimOutput(module, op, size);
       const tokenFloats = numHeads * headDim;
@@ -194,17 +222,17 @@ export function ropeOps(module) {
         pieceFloats: Math.min(size, Math.max(1, Math.floor(PIECE_BYTES / 4 / tokenFloats)) * tokenFloats),
         check: (auxPtrs) => module.ropeCheck(callArgs(auxPtrs)),
         invoke: ([cosp, sinp, idsp], buffer, piece) => {
-          // One batch entry's tokens s … s + tokens − 1: positions, ids and
-          // per-token cache rows start at the piece's first token.
+          // Tokens s … s + tokens − 1 of each of the piece's batch entries:
+          // positions, ids and per-token cache rows start at its first token.
           const args = callArgs([cosp, sinp, idsp]);
-          args.batch = 1;
+          args.batch = piece.batches;
           args.seqLen = piece.tokens;
           if (ids) args.positionIds = idsp + 4 * piece.first;
           else if (!cache.perToken) args.positionOffset = positionOffset + piece.s;
           if (cache.perToken) {
             args.cosCache = cosp + 4 * piece.first * cache.width;
             args.sinCache = sinp + 4 * piece.first * cache.width;
-            args.cacheRows = piece.tokens;
+            args.cacheRows = piece.batches * piece.tokens;
           }
           return module.rope(buffer, buffer, args);
         },
