@@ -62,12 +62,14 @@ const OUT_OPERATIONS = new Set(['attention', 'multiheadAttention', 'rope']);
 function withOutOption(module, name, fn, optionsIndex) {
   return (...args) => {
     const options = args[optionsIndex];
-    if (options === null || typeof options !== 'object' || !Object.hasOwn(options, 'out')) {
-      return withOutput(module, name, null, () => fn(...args));
+    let out;
+    let callArgs = args;
+    if (options !== null && typeof options === 'object' && Object.hasOwn(options, 'out')) {
+      const { out: given, ...rest } = options;
+      out = given;
+      callArgs = [...args];
+      callArgs[optionsIndex] = rest;
     }
-    const { out, ...rest } = options;
-    const callArgs = [...args];
-    callArgs[optionsIndex] = rest;
     // An undefined out is absent, as every other undefined option is.
     if (out === undefined) return withOutput(module, name, null, () => fn(...callArgs));
     if (!OUT_OPERATIONS.has(name)) {

@@ -227,6 +227,28 @@ function overlaps(a, aBytes, b, bBytes) {
   return a < b + bBytes && b < a + aBytes;
 }
 
+// Returns the heap pointer of each input: 0 for null, the offset of a view
+// of an ak.alloc() tensor (offsets[i] >= 0), or a new buffer, whose pointer
+// is pushed to `owned` as well. copyInputs() fills the new buffers.
+function allocateInputs(module, op, inputs, offsets, owned) {
+  return inputs.map((array, i) => {
+    if (!array) return 0;
+    if (offsets[i] >= 0) return offsets[i];
+    const ptr = allocate(module, op, array.length);
+    owned.push(ptr);
+    return ptr;
+  });
+}
+
+// Copies the inputs that allocateInputs() gave new buffers into them. Call it
+// after the last allocation, because growing the memory replaces HEAPF32.
+function copyInputs(module, inputs, offsets, ptrs) {
+  const heap = module.HEAPF32;
+  inputs.forEach((array, i) => {
+    if (array && offsets[i] < 0) heap.set(array, ptrs[i] >>> 2);
+  });
+}
+
 /**
  * Runs `invoke(inputPtrs, outputPtrs)` with each Float32Array of `inputs`
  * in the heap (null entries become pointer 0) and a buffer of each length
@@ -239,61 +261,36 @@ function overlaps(a, aBytes, b, bBytes) {
  * outputs are copied out into new arrays.
  */
 export function callWithHeap(module, op, inputs, outputLengths, invoke) {
-  const state = heapState(module);
-  const pending = state.pendingOut;
+  const pending = pendingOutput(module);
+  if (pending && outputLengths.length !== 1) throw new TypeError(`${op}: the out option is not supported by this operation`);
+  claimOutput(module, op, outputLengths[0]);
   const out = pending instanceof HeapTensor ? pending : null;
   const copyOut = pending && !out ? pending : null;
-  if (copyOut) {
-    if (outputLengths.length !== 1) throw new TypeError(`${op}: the out option is not supported by this operation`);
-    claimOutput(module, op, outputLengths[0]);
-  }
   // Offsets are read before any allocation, which may grow the memory and
   // detach the views; growth never moves the data.
   const inputOffsets = inputs.map((array) => (array ? heapOffset(module, array) : -1));
-  const inputPtrs = [];
-  const outputPtrs = [];
   const owned = [];
   try {
-    let outPtr = 0;
+    const outPtr = out ? HeapTensor.location(out)[1] : 0;
     if (out) {
-      [, outPtr] = HeapTensor.location(out);
-      if (outputLengths.length !== 1) throw new TypeError(`${op}: the out option is not supported by this operation`);
-      if (out.size !== outputLengths[0]) {
-        throw new RangeError(`${op}: out has ${out.size} elements, but the result has ${outputLengths[0]}`);
-      }
       inputs.forEach((array, i) => {
         if (array && inputOffsets[i] >= 0 && overlaps(inputOffsets[i], array.byteLength, outPtr, out.size * BYTES_PER_FLOAT)) {
           throw new RangeError(`${op}: out overlaps input ${i}; pass a separate ak.alloc() tensor`);
         }
       });
-      state.outUsed = true;
     }
 
     // Heap-resident inputs and an out tensor need no new buffer.
     checkSizes(op, inputs.map((array, i) => (inputOffsets[i] >= 0 ? null : array)), out ? [] : outputLengths);
-    inputs.forEach((array, i) => {
-      if (!array) inputPtrs.push(0);
-      else if (inputOffsets[i] >= 0) inputPtrs.push(inputOffsets[i]);
-      else {
-        const ptr = allocate(module, op, array.length);
-        owned.push(ptr);
-        inputPtrs.push(ptr);
-      }
-    });
-    if (out) outputPtrs.push(outPtr);
-    else {
-      for (const length of outputLengths) {
-        const ptr = allocate(module, op, length);
-        owned.push(ptr);
-        outputPtrs.push(ptr);
-      }
-    }
-
-    // Read HEAPF32 only after the last allocation: growing memory replaces it.
-    const heap = module.HEAPF32;
-    inputs.forEach((array, i) => {
-      if (array && inputOffsets[i] < 0) heap.set(array, inputPtrs[i] >>> 2);
-    });
+    const inputPtrs = allocateInputs(module, op, inputs, inputOffsets, owned);
+    const outputPtrs = out
+      ? [outPtr]
+      : outputLengths.map((length) => {
+          const ptr = allocate(module, op, length);
+          owned.push(ptr);
+          return ptr;
+        });
+    copyInputs(module, inputs, inputOffsets, inputPtrs);
 
     const status = invoke(inputPtrs, outputPtrs);
     if (status) throw statusError(op, status);
@@ -315,7 +312,7 @@ export function callWithHeap(module, op, inputs, outputLengths, invoke) {
  * reused buffer in pieces: each piece is copied in, `invoke(auxPtrs,
  * bufferPtr, piece)` transforms it in place, and the result is copied to the
  * same offset of `dest`. A piece is { start, length } in floats, and
- * `pieces` lists them. `auxInputs` are copied in once, or passed by pointer
+ * `pieces` lists them; the buffer holds the longest. `auxInputs` are copied in once, or passed by pointer
  * when they live in ak.alloc() tensors. `check(auxPtrs)` runs before the
  * first piece, so that a bad call writes nothing.
  *
@@ -323,23 +320,16 @@ export function callWithHeap(module, op, inputs, outputLengths, invoke) {
  * main memory once, where copying the whole tensor in and out would move it
  * three times.
  */
-export function streamWithHeap(module, op, { source, dest, auxInputs, pieces, pieceFloats, check, invoke }) {
+export function streamWithHeap(module, op, { source, dest, auxInputs, pieces, check, invoke }) {
+  const pieceFloats = pieces.reduce((floats, piece) => Math.max(floats, piece.length), 0);
   const auxOffsets = auxInputs.map((array) => (array ? heapOffset(module, array) : -1));
   const owned = [];
   try {
     checkSizes(op, [...auxInputs.map((array, i) => (auxOffsets[i] >= 0 ? null : array)), source.subarray(0, pieceFloats)], []);
-    const auxPtrs = auxInputs.map((array, i) => {
-      if (!array) return 0;
-      if (auxOffsets[i] >= 0) return auxOffsets[i];
-      const ptr = allocate(module, op, array.length);
-      owned.push(ptr);
-      return ptr;
-    });
+    const auxPtrs = allocateInputs(module, op, auxInputs, auxOffsets, owned);
     const buffer = allocate(module, op, pieceFloats);
     owned.push(buffer);
-    auxInputs.forEach((array, i) => {
-      if (array && auxOffsets[i] < 0) module.HEAPF32.set(array, auxPtrs[i] >>> 2);
-    });
+    copyInputs(module, auxInputs, auxOffsets, auxPtrs);
 
     let status = check(auxPtrs);
     if (status) throw statusError(op, status);

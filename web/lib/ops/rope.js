@@ -219,7 +219,6 @@ export function ropeOps(module) {
         dest: dest ?? new Float32Array(size),
         auxInputs: aux,
         pieces: tokenPieces(batch, seqLen, tokenFloats),
-        pieceFloats: Math.min(size, Math.max(1, Math.floor(PIECE_BYTES / 4 / tokenFloats)) * tokenFloats),
         check: (auxPtrs) => module.ropeCheck(callArgs(auxPtrs)),
         invoke: ([cosp, sinp, idsp], buffer, piece) => {
           // Tokens s … s + tokens − 1 of each of the piece's batch entries:
