@@ -447,8 +447,8 @@ Status scaled_dot_product_attention(const float* q, const float* k, const float*
     const std::size_t b = item / (views * row_blocks);
     const std::size_t h = item / row_blocks % views * heads_per_view;
     // Later query rows attend more keys under the causal rule, so each
-    // head's row blocks are handed out last to first. The longest items
-    // then start early, and the pool's threads finish close together.
+    // head's row blocks are handed out last to first. The items with the
+    // most keys then start first, and the pool's threads finish together.
     const std::size_t block = item % row_blocks;
     const std::size_t row0 = (options.causal != CausalAlignment::kNone ? row_blocks - 1 - block : block) *
                              kRowsPerItem;

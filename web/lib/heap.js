@@ -312,7 +312,7 @@ export function callWithHeap(module, op, inputs, outputLengths, invoke) {
  * reused buffer in pieces: each piece is copied in, `invoke(auxPtrs,
  * bufferPtr, piece)` transforms it in place, and the result is copied to the
  * same offset of `dest`. A piece is { start, length } in floats, and
- * `pieces` lists them; the buffer holds the longest. `auxInputs` are copied in once, or passed by pointer
+ * `pieces` lists them. The buffer has room for the longest piece. `auxInputs` are copied in once, or passed by pointer
  * when they live in ak.alloc() tensors. `check(auxPtrs)` runs before the
  * first piece, so that a bad call writes nothing.
  *
