@@ -4,14 +4,16 @@
 // carry no per-element checks.
 //
 // The kernel works on blocks of kRowBlock query rows. The block's queries
-// are stored transposed and pre-scaled (qt[d][r] = scale·q[r][d]), so the
-// scores of a key block come out transposed too (st[c][r]) and every step of
-// the online softmax runs on vectors of query rows:
+// are stored transposed and pre-scaled (qt[d][r] = scale·log2(e)·q[r][d]),
+// so the scores of a key block come out transposed too (st[c][r]) and in
+// units of log2(e), and every step of the online softmax runs on vectors of
+// query rows:
 // - Q·Kᵀ: a tile of keys × vectors of rows keeps 8 accumulators in
 //   registers. Each step broadcasts one element of each key row and loads
 //   vectors of qt, so key rows are read in place, without a copy.
 // - softmax: the running maximum, sum and rescale factor of kLanes rows at
-//   a time, with the polynomial exp.
+//   a time, with the polynomial 2^x (exp2_nonpositive), which needs fewer
+//   steps than exp.
 // - P·V: a tile of rows × vectors of value columns (8 accumulators) stays
 //   in registers while the value rows of the block stream past.
 // Working memory (in AttentionScratch) is O(kRowBlock·(head_dim + v_head_dim + kKeyBlock)).
@@ -322,7 +324,8 @@ constexpr std::array<PvRowsFn, sizeof...(RowsMinusOne)> pv_rows_table(
 
 // Computes the weights w[r][c] (row stride kKeyBlock, in scratch.st) of the
 // key block at j0 for rows < kLanes / 2, and updates each row's maximum, sum
-// and rescale factor. Keys at or past row_end[r] get weight 0.
+// and rescale factor, all in units of log2(e) as scratch.q_rows is scaled.
+// Keys at or past row_end[r] get weight 0.
 inline void softmax_block_key_major(const HeadView& h, const AttentionScratch& scratch,
                                     std::size_t rows, std::size_t j0, std::size_t n_keys,
                                     const std::size_t* row_end, float* row_max, float* row_sum,
@@ -357,11 +360,11 @@ inline void softmax_block_key_major(const HeadView& h, const AttentionScratch& s
     const Batch vshift(shift);
     Batch vsum(0.0f);
     for (std::size_t c = 0; c < n_padded; c += kLanes) {
-      const Batch p = exp_nonpositive(Batch::load_unaligned(w + c) - vshift);
+      const Batch p = exp2_nonpositive(Batch::load_unaligned(w + c) - vshift);
       p.store_unaligned(w + c);
       vsum += p;
     }
-    const float rescale = row_max[r] == neg_inf ? 0.0f : std::exp(row_max[r] - shift);
+    const float rescale = row_max[r] == neg_inf ? 0.0f : std::exp2(row_max[r] - shift);
     row_sum[r] = row_sum[r] * rescale + xsimd::hadd(vsum);
     row_max[r] = new_max;
     corr[r] = rescale;
@@ -374,6 +377,8 @@ inline void softmax_block_key_major(const HeadView& h, const AttentionScratch& s
 ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const AttentionScratch& scratch) {
   const float neg_inf = -std::numeric_limits<float>::infinity();
   const std::size_t key_limit = h.bias.key_limit < h.kv_len ? h.bias.key_limit : h.kv_len;
+  // Scores in units of log2(e): 2^(scale·log2(e)·q·k) = exp(scale·q·k).
+  const float score_scale = h.scale * 1.44269504088896341f;
 
   for (std::size_t i0 = 0; i0 < h.q_len; i0 += kRowBlock) {
     const std::size_t rows = h.q_len - i0 < kRowBlock ? h.q_len - i0 : kRowBlock;
@@ -413,7 +418,7 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
     if (key_major) {
       for (std::size_t r = 0; r < rows; ++r) {
         for (std::size_t d = 0; d < h.head_dim; ++d) {
-          scratch.q_rows[r * h.head_dim + d] = h.q[(i0 + r) * h.q_stride + d] * h.scale;
+          scratch.q_rows[r * h.head_dim + d] = h.q[(i0 + r) * h.q_stride + d] * score_scale;
         }
       }
     }
@@ -427,17 +432,19 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
       // and slowed single-row decoding by about a tenth.
       using PackFn = void (*)(const float*, std::size_t, std::size_t, std::size_t, float, float*);
       static PackFn volatile pack = &pack_query_slices;
-      pack(h.q + i0 * h.q_stride, h.q_stride, rows, h.head_dim, h.scale, scratch.q_rows);
+      pack(h.q + i0 * h.q_stride, h.q_stride, rows, h.head_dim, score_scale, scratch.q_rows);
     }
 
-    // qt[d][r] = scale·q[r][d]; padded rows are zero.
-    for (std::size_t d = 0; d < (key_major || by_rows ? 0 : h.head_dim); ++d) {
-      float* dst = scratch.qt + d * kRowBlock;
-      for (std::size_t r = 0; r < rows; ++r) {
-        dst[r] = h.q[(i0 + r) * h.q_stride + d] * h.scale;
-      }
-      for (std::size_t r = rows; r < padded; ++r) {
-        dst[r] = 0.0f;
+    // qt[d][r] = scale·log2(e)·q[r][d]; padded rows are zero. Each query
+    // row is read in order and both pointers step by addition, since the
+    // WebAssembly build would otherwise multiply per element.
+    const std::size_t qt_rows = key_major || by_rows ? 0 : padded;
+    for (std::size_t r = 0; r < qt_rows; ++r) {
+      const float* src = h.q + (i0 + r) * h.q_stride;
+      float* dst = scratch.qt + r;
+      for (std::size_t d = 0; d < h.head_dim; ++d) {
+        *dst = r < rows ? src[d] * score_scale : 0.0f;
+        dst += kRowBlock;
       }
     }
     for (std::size_t r = 0; r < rows; ++r) {
@@ -488,19 +495,30 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
         // Online softmax, kLanes rows at a time. While a row has seen only
         // blocked keys its maximum is −inf; the shift then is 0 so that
         // exp(−inf − shift) = 0 rather than NaN.
+        // The loops step a pointer by one key, again to spare the
+        // WebAssembly build a multiply per key, and the maximum runs in two
+        // independent chains.
+        const float* const st_end = scratch.st + n_keys * kRowBlock;
         for (std::size_t vi = 0; vi < n_vec; ++vi) {
-          float* col = scratch.st + vi * kLanes;
+          float* const col = scratch.st + vi * kLanes;
           const Batch old_max = Batch::load_unaligned(row_max + vi * kLanes);
-          Batch new_max = old_max;
-          for (std::size_t c = 0; c < n_keys; ++c) {
-            new_max = max_lanes(Batch::load_unaligned(col + c * kRowBlock), new_max);
+          Batch max_even = old_max;
+          Batch max_odd = old_max;
+          const float* s_key = col;
+          for (; s_key + kRowBlock < st_end; s_key += 2 * kRowBlock) {
+            max_even = max_lanes(Batch::load_unaligned(s_key), max_even);
+            max_odd = max_lanes(Batch::load_unaligned(s_key + kRowBlock), max_odd);
           }
+          if (s_key < st_end) {
+            max_even = max_lanes(Batch::load_unaligned(s_key), max_even);
+          }
+          const Batch new_max = max_lanes(max_odd, max_even);
           const Batch shift = xsimd::select(new_max == Batch(neg_inf), Batch(0.0f), new_max);
-          const Batch rescale = exp_nonpositive(old_max - shift);
+          const Batch rescale = exp2_nonpositive(old_max - shift);
           Batch sum(0.0f);
-          for (std::size_t c = 0; c < n_keys; ++c) {
-            const Batch p = exp_nonpositive(Batch::load_unaligned(col + c * kRowBlock) - shift);
-            p.store_unaligned(col + c * kRowBlock);
+          for (float* w_key = col; w_key < st_end; w_key += kRowBlock) {
+            const Batch p = exp2_nonpositive(Batch::load_unaligned(w_key) - shift);
+            p.store_unaligned(w_key);
             sum += p;
           }
           new_max.store_unaligned(row_max + vi * kLanes);

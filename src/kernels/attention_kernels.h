@@ -87,23 +87,32 @@ struct AttentionScratch {
   float* q_rows = nullptr;    // [kRowBlock, head_dim], scaled queries for the key-major steps
                               // or, for score_keys_by_rows, kLanes rows in slices
 
+  // Each buffer starts on a 64-byte boundary (16 floats) when `memory` does.
+  static constexpr std::size_t kAlignFloats = 16;
+  static std::size_t aligned(std::size_t floats) {
+    return (floats + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+  }
+
+  // A multiple of kAlignFloats, so consecutive scratch areas stay aligned.
   static std::size_t floats_needed(std::size_t head_dim, std::size_t v_head_dim) {
-    return kQueryBlock * head_dim + head_dim * kKeyBlock + 2 * kQueryBlock * kKeyBlock +
-           kQueryBlock * v_head_dim + kRowBlock * (2 * head_dim + kKeyBlock + v_head_dim);
+    return aligned(kQueryBlock * head_dim) + aligned(head_dim * kKeyBlock) +
+           2 * aligned(kQueryBlock * kKeyBlock) + aligned(kQueryBlock * v_head_dim) +
+           aligned(head_dim * kRowBlock) + aligned(kKeyBlock * kRowBlock) +
+           aligned(kRowBlock * v_head_dim) + aligned(kRowBlock * head_dim);
   }
 
   // Carves the buffers out of `memory`, which has room for floats_needed() floats.
   static AttentionScratch carve(float* memory, std::size_t head_dim, std::size_t v_head_dim) {
     AttentionScratch s;
     s.q_block = memory;
-    s.k_t = s.q_block + kQueryBlock * head_dim;
-    s.scores = s.k_t + head_dim * kKeyBlock;
-    s.blocked = s.scores + kQueryBlock * kKeyBlock;
-    s.acc = s.blocked + kQueryBlock * kKeyBlock;
-    s.qt = s.acc + kQueryBlock * v_head_dim;
-    s.st = s.qt + head_dim * kRowBlock;
-    s.row_acc = s.st + kKeyBlock * kRowBlock;
-    s.q_rows = s.row_acc + kRowBlock * v_head_dim;
+    s.k_t = s.q_block + aligned(kQueryBlock * head_dim);
+    s.scores = s.k_t + aligned(head_dim * kKeyBlock);
+    s.blocked = s.scores + aligned(kQueryBlock * kKeyBlock);
+    s.acc = s.blocked + aligned(kQueryBlock * kKeyBlock);
+    s.qt = s.acc + aligned(kQueryBlock * v_head_dim);
+    s.st = s.qt + aligned(head_dim * kRowBlock);
+    s.row_acc = s.st + aligned(kKeyBlock * kRowBlock);
+    s.q_rows = s.row_acc + aligned(kRowBlock * v_head_dim);
     return s;
   }
 };

@@ -112,5 +112,44 @@ inline Batch exp_nonpositive(Batch x) {
   return xsimd::select(x < min_input, Batch(0.0f), result);
 }
 
+// Returns 2^r for |r| <= 1/2 as 1 + r·q(r), where q is a degree-5
+// polynomial fitted to (2^r − 1)/r for the smallest largest relative error
+// over that interval: 2.0e-9 with exact arithmetic, far below float
+// rounding. q is evaluated by Estrin's scheme and the last step is
+// Horner's, as in exp_taylor7.
+inline Batch exp2_reduced(Batch r) {
+  const Batch r2 = r * r;
+  const Batch q01 = xsimd::fma(r, Batch(2.402264774e-01f), Batch(6.931471825e-01f));
+  const Batch q23 = xsimd::fma(r, Batch(9.618436918e-03f), Batch(5.550332367e-02f));
+  const Batch q45 = xsimd::fma(r, Batch(1.535336050e-04f), Batch(1.339887502e-03f));
+  const Batch q = xsimd::fma(xsimd::fma(q45, r2, q23), r2, q01);
+  return xsimd::fma(q, r, Batch(1.0f));
+}
+
+// Computes 2^x per lane for x <= 0, −inf or NaN. The attention kernels keep
+// their scores in units of log2(e), so the softmax needs 2^x, and this
+// form saves the steps of exp_nonpositive that convert between the bases:
+// with n = round(x), r = x − n is exact and lies in [−1/2, 1/2].
+//
+// Accuracy, enforced by tests/cpp/exp_test.cpp against double-precision
+// std::exp2: relative error at most 1.5e-7 for −126 <= x <= 0 (measured
+// maxima: 9.7e-8 with FMA, 1.15e-7 with separate multiply and add). Below −126
+// the result is 0 or a subnormal, with absolute error below FLT_MIN;
+// 2^(−inf) = 0, and NaN in gives NaN out. Positive inputs are outside its
+// range.
+inline Batch exp2_nonpositive(Batch x) {
+  const Batch shifter(12582912.0f);  // 1.5·2^23
+  // From −127 down, n = −127 gives a zero exponent field, so the result is
+  // 0. max_lanes keeps NaN, which then passes through the arithmetic.
+  const Batch xc = max_lanes(Batch(-127.0f), x);
+  // Adding 1.5·2^23 rounds xc to an integer n held in the low mantissa bits
+  // of t: bits(t) = bits(1.5·2^23) + n.
+  const Batch t = xc + shifter;
+  const Batch n = t - shifter;
+  const Batch p = exp2_reduced(xc - n);
+  const IntBatch exponent = xsimd::bitwise_cast<IntBatch>(t) - IntBatch(0x4B400000 - 127);
+  return p * xsimd::bitwise_cast<Batch>(exponent << 23);
+}
+
 }  // namespace kernels
 }  // namespace attnkit

@@ -188,4 +188,92 @@ TEST(ExpNonpositive, MatchesExpPoly) {
   }
 }
 
+// exp2_nonpositive serves the softmax of the attention kernels, whose
+// scores are in units of log2(e).
+std::vector<float> exp2_nonpositive_all(const std::vector<float>& x) {
+  std::vector<float> padded(x);
+  padded.resize((x.size() + kLanes - 1) / kLanes * kLanes, 0.0f);
+  std::vector<float> out(padded.size());
+  for (std::size_t i = 0; i < padded.size(); i += kLanes) {
+    attnkit::kernels::exp2_nonpositive(Batch::load_unaligned(padded.data() + i))
+        .store_unaligned(out.data() + i);
+  }
+  out.resize(x.size());
+  return out;
+}
+
+// Largest relative error against std::exp2 over x, failing on a result
+// that is not finite and positive.
+double exp2_max_relative_error(const std::vector<float>& x) {
+  const std::vector<float> got = exp2_nonpositive_all(x);
+  double worst = 0.0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double want = std::exp2(static_cast<double>(x[i]));
+    if (!(got[i] > 0.0f) || !std::isfinite(got[i])) {
+      ADD_FAILURE() << "exp2(" << x[i] << ") returned " << got[i] << ", want " << want;
+      return INFINITY;
+    }
+    worst = std::max(worst, std::fabs(got[i] - want) / want);
+  }
+  return worst;
+}
+
+TEST(Exp2Nonpositive, NegativeRangeWithinBound) {
+  const double err = exp2_max_relative_error(strided_floats(-0.0f, -126.0f));
+  EXPECT_LE(err, kMaxRelativeError);
+  std::printf("max relative error of exp2 for -126 <= x <= 0: %.3g\n", err);
+}
+
+TEST(Exp2Nonpositive, DenseAroundReductionSteps) {
+  // Every float within 256 ulp of k + 1/2, where n changes and |r| peaks.
+  std::vector<float> x;
+  for (int k = -126; k <= -1; ++k) {
+    const float centre = static_cast<float>(k) + 0.5f;
+    std::uint32_t bits;
+    std::memcpy(&bits, &centre, sizeof bits);
+    for (int d = -256; d <= 256; ++d) {
+      const float f = bits_to_float(bits + d);
+      if (f >= -126.0f && f <= 0.0f) x.push_back(f);
+    }
+  }
+  EXPECT_LE(exp2_max_relative_error(x), kMaxRelativeError);
+}
+
+TEST(Exp2Nonpositive, ExactPowersOfTwo) {
+  // With r = 0 the polynomial gives exactly 1, so integers are exact.
+  std::vector<float> x;
+  for (int k = 0; k >= -126; --k) x.push_back(static_cast<float>(k));
+  const std::vector<float> got = exp2_nonpositive_all(x);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    EXPECT_EQ(got[i], std::ldexp(1.0f, static_cast<int>(x[i]))) << "x = " << x[i];
+  }
+}
+
+TEST(Exp2Nonpositive, SpecialValues) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> got =
+      exp2_nonpositive_all({0.0f, -0.0f, -inf, -127.0f, -150.0f, -1e30f, nan, -nan});
+  EXPECT_EQ(got[0], 1.0f);
+  EXPECT_EQ(got[1], 1.0f);
+  EXPECT_EQ(got[2], 0.0f);
+  EXPECT_EQ(got[3], 0.0f);
+  EXPECT_EQ(got[4], 0.0f);
+  EXPECT_EQ(got[5], 0.0f);
+  EXPECT_TRUE(std::isnan(got[6]));
+  EXPECT_TRUE(std::isnan(got[7]));
+}
+
+TEST(Exp2Nonpositive, BelowNormalRangeIsTiny) {
+  // Between −127 and −126 the exact result is below FLT_MIN; the result may
+  // be 0 or subnormal but must stay within FLT_MIN of it.
+  for (float x = -126.0f; x >= -127.0f; x -= 1.0f / 64.0f) {
+    const float got = exp2_nonpositive_all({x})[0];
+    EXPECT_GE(got, 0.0f) << "x = " << x;
+    EXPECT_LT(std::fabs(got - std::exp2(static_cast<double>(x))),
+              static_cast<double>(std::numeric_limits<float>::min()))
+        << "x = " << x;
+  }
+}
+
 }  // namespace

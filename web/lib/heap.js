@@ -7,6 +7,7 @@
 // that reuses it allocates no new array per call.
 
 const BYTES_PER_FLOAT = 4;
+const CACHE_LINE_BYTES = 64;
 
 // The module's memory can grow to 4 GiB; one buffer is limited to 2^31 − 4
 // bytes because the C++ side uses signed 32-bit byte offsets.
@@ -65,7 +66,9 @@ function checkSizes(op, inputs, outputLengths) {
 
 function allocate(module, op, floats) {
   const bytes = floats * BYTES_PER_FLOAT;
-  const ptr = module._malloc(Math.max(bytes, BYTES_PER_FLOAT));
+  // Tensors start on a 64-byte cache line: malloc aligns to 8 bytes, and
+  // kernels ran about 2 % slower on such inputs.
+  const ptr = module._memalign(CACHE_LINE_BYTES, Math.max(bytes, BYTES_PER_FLOAT));
   if (!ptr) {
     throw new RangeError(`${op}: could not allocate ${bytes} bytes of WebAssembly memory`);
   }
