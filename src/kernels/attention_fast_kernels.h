@@ -279,13 +279,15 @@ ATTNKIT_ALWAYS_INLINE inline std::size_t pv_columns(const float* w, const float*
   }
 }
 
-// Runs pv_tile over all value columns of NR rows, then the scalar columns.
-// Fewer rows take wider tiles (kTileAccumulators / NR vectors), so each
-// value row is read in fewer, longer pieces. Keys are taken key_chunk at a
-// time, so a chunk's value rows are read whole before the next chunk starts.
+// Runs pv_tile over the value columns from first_column on of NR rows,
+// then the scalar columns. Fewer rows take wider tiles (kTileAccumulators /
+// NR vectors), so each value row is read in fewer, longer pieces. Keys are
+// taken key_chunk at a time, so a chunk's value rows are read whole before
+// the next chunk starts.
 template <std::size_t NR, bool KeyMajor>
 void pv_rows(const float* w, const float* corr, std::size_t c1, std::size_t key_chunk,
-             const float* v, std::size_t v_stride, std::size_t v_head_dim, float* acc) {
+             const float* v, std::size_t v_stride, std::size_t v_head_dim, float* acc,
+             std::size_t first_column) {
   using Layout = WeightLayout<KeyMajor>;
   constexpr std::size_t kWidestTile = kTileAccumulators / NR > 0 ? kTileAccumulators / NR : 1;
   // The rescale factors apply once, with the first chunk.
@@ -298,7 +300,7 @@ void pv_rows(const float* w, const float* corr, std::size_t c1, std::size_t key_
   do {
     const std::size_t end = c1 - start < key_chunk ? c1 : start + key_chunk;
     std::size_t d = pv_columns<NR, kWidestTile, KeyMajor>(w, factor, start, end, v, v_stride,
-                                                          v_head_dim, acc, 0);
+                                                          v_head_dim, acc, first_column);
     for (; d < v_head_dim; ++d) {
       for (std::size_t r = 0; r < NR; ++r) {
         float sum = acc[r * v_head_dim + d] * factor[r];
@@ -315,11 +317,39 @@ void pv_rows(const float* w, const float* corr, std::size_t c1, std::size_t key_
 
 // The pv_rows instances for 1 to kPvRows rows, indexed by rows − 1.
 using PvRowsFn = void (*)(const float*, const float*, std::size_t, std::size_t, const float*,
-                          std::size_t, std::size_t, float*);
+                          std::size_t, std::size_t, float*, std::size_t);
 template <bool KeyMajor, std::size_t... RowsMinusOne>
 constexpr std::array<PvRowsFn, sizeof...(RowsMinusOne)> pv_rows_table(
     std::index_sequence<RowsMinusOne...>) {
   return {&pv_rows<RowsMinusOne + 1, KeyMajor>...};
+}
+
+// P·V for the first `groups` groups of kPvRows rows of a block of many rows
+// (weights w[c][r], row stride kRowBlock), over the value columns that the
+// widest tile covers; group g takes keys [0, common[g]). Returns the first
+// column left to pv_rows. The column slices are the outer loop, so one
+// slice of the value block (a cache line per key with 4 lanes) serves every
+// group while it is in the L1 cache. With the groups outer, each group read
+// the whole value block, which with the scores and the accumulators did not
+// fit the L1 cache; attention (a) took 1.06 times and causal (c1024) 1.03
+// times as long in the WebAssembly build. There binaryen inlines this
+// function into its caller anyway, which was as fast as a call through a
+// pointer. Natively, GCC 12 inlining it made attention (b) 1.12 times as
+// slow, hence ATTNKIT_NOINLINE.
+ATTNKIT_NOINLINE inline std::size_t pv_groups(const float* w, const float* corr,
+                                              const std::size_t* common, std::size_t groups,
+                                              const float* v, std::size_t v_stride,
+                                              std::size_t v_head_dim, float* acc) {
+  constexpr std::size_t kCols = kTileAccumulators / kPvRows;
+  std::size_t d = 0;
+  for (; d + kCols * kLanes <= v_head_dim; d += kCols * kLanes) {
+    for (std::size_t g = 0; g < groups; ++g) {
+      const std::size_t r0 = g * kPvRows;
+      pv_tile<kPvRows, kCols, false>(w + r0, corr + r0, 0, common[g], v + d, v_stride,
+                                     acc + r0 * v_head_dim + d, v_head_dim);
+    }
+  }
+  return d;
 }
 
 // Computes the weights w[r][c] (row stride kKeyBlock, in scratch.st) of the
@@ -532,6 +562,7 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
       // attends go through the register tile. A row's other keys (on the
       // causal diagonal) are added one by one, so blocked value rows are
       // never read.
+      std::size_t group_common[kRowBlock / kPvRows];
       for (std::size_t r0 = 0; r0 < rows; r0 += kPvRows) {
         const std::size_t nr = rows - r0 < kPvRows ? rows - r0 : kPvRows;
         std::size_t common = n_keys;
@@ -539,20 +570,33 @@ ATTNKIT_NOINLINE inline void attention_head_fast(const HeadView& h, const Attent
           const std::size_t e = row_end[r] > j0 ? row_end[r] - j0 : 0;
           common = e < common ? e : common;
         }
+        group_common[r0 / kPvRows] = common;
+      }
+      // Whole groups of many-row blocks run their widest tiles in pv_groups.
+      const std::size_t whole_groups = key_major ? 0 : rows / kPvRows;
+      const std::size_t done_columns =
+          whole_groups > 0 ? pv_groups(scratch.st, corr, group_common, whole_groups, v_block,
+                                       h.v_stride, h.v_head_dim, scratch.row_acc)
+                           : 0;
+      for (std::size_t r0 = 0; r0 < rows; r0 += kPvRows) {
+        const std::size_t nr = rows - r0 < kPvRows ? rows - r0 : kPvRows;
+        const std::size_t common = group_common[r0 / kPvRows];
         const float* w = scratch.st + r0 * row_step;
         float* acc = scratch.row_acc + r0 * h.v_head_dim;
         const float* c_r = corr + r0;
         const std::size_t vs = h.v_stride;
         const std::size_t dv = h.v_head_dim;
+        const std::size_t first_column = r0 / kPvRows < whole_groups ? done_columns : 0;
         static constexpr std::array<PvRowsFn, kPvRows> kPvRowsFns[2] = {
             pv_rows_table<false>(std::make_index_sequence<kPvRows>()),
             pv_rows_table<true>(std::make_index_sequence<kPvRows>())};
         if (key_major && nr == 1) {
           // Decoding one row: the direct call, inlined, read K and V about
           // 1.1 times as fast as the call through the table.
-          pv_rows<1, true>(w, c_r, common, chunk, v_block, vs, dv, acc);
-        } else {
-          kPvRowsFns[key_major][nr - 1](w, c_r, common, chunk, v_block, vs, dv, acc);
+          pv_rows<1, true>(w, c_r, common, chunk, v_block, vs, dv, acc, 0);
+        } else if (first_column < dv) {
+          kPvRowsFns[key_major][nr - 1](w, c_r, common, chunk, v_block, vs, dv, acc,
+                                        first_column);
         }
         for (std::size_t r = r0; r < r0 + nr; ++r) {
           std::size_t e = row_end[r] > j0 ? row_end[r] - j0 : 0;
