@@ -89,7 +89,7 @@ function withOutOption(module, name, fn, optionsIndex) {
 const MAX_THREADS = 64;
 
 function createApi(module, threads, threadsFallback) {
-  const operations = { ...attentionOps(module), ...ropeOps(module) };
+  const operations = { ...attentionOps(module, threads), ...ropeOps(module) };
   for (const name of Object.keys(operations)) {
     // The out wrapper runs first, because pinning would replace the out
     // tensor with a plain { data, dims } copy.

@@ -349,3 +349,44 @@ export function streamWithHeap(module, op, { source, dest, auxInputs, pieces, ch
     for (const ptr of owned) release(module, ptr);
   }
 }
+
+/**
+ * Runs an operation on `units` independent units in pieces of at most
+ * `unitsPerPiece` units, for inputs outside WebAssembly memory. Unit u of
+ * input i is sources[i].subarray(u·unitFloats[i], (u + 1)·unitFloats[i]), and
+ * of the result the same with outputUnitFloats. Each piece is copied into
+ * one set of reused buffers, `invoke(inputPtrs, outputPtr, count)` runs it,
+ * and its result is copied into a new Float32Array, which is returned.
+ * A bad call that fails in a later piece has written only to that array.
+ *
+ * As in streamWithHeap, a piece that fits the CPU cache moves through main
+ * memory once, and the WebAssembly memory does not grow to the whole tensor.
+ */
+export function streamUnits(module, op, { sources, unitFloats, outputUnitFloats, units, unitsPerPiece, invoke }) {
+  const lengths = [...unitFloats, outputUnitFloats].map((floats) => floats * unitsPerPiece);
+  const owned = [];
+  try {
+    checkSizes(op, [], lengths);
+    const ptrs = lengths.map((length) => {
+      const ptr = allocate(module, op, length);
+      owned.push(ptr);
+      return ptr;
+    });
+    const outAt = ptrs[ptrs.length - 1] >>> 2;
+    const result = new Float32Array(units * outputUnitFloats);
+    for (let first = 0; first < units; first += unitsPerPiece) {
+      const count = Math.min(unitsPerPiece, units - first);
+      // A kernel may grow the memory, which replaces HEAPF32.
+      const heap = module.HEAPF32;
+      sources.forEach((source, i) => {
+        heap.set(source.subarray(first * unitFloats[i], (first + count) * unitFloats[i]), ptrs[i] >>> 2);
+      });
+      const status = invoke(ptrs.slice(0, -1), ptrs[ptrs.length - 1], count);
+      if (status) throw statusError(op, status);
+      result.set(module.HEAPF32.subarray(outAt, outAt + count * outputUnitFloats), first * outputUnitFloats);
+    }
+    return result;
+  } finally {
+    for (const ptr of owned) release(module, ptr);
+  }
+}
