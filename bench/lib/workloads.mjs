@@ -32,13 +32,20 @@ function attentionWorkload(id, label, { batch = 1, heads, kvHeads = heads, qLen,
 /** Returns every workload, in table order. */
 export function allWorkloads() {
   return [
-    attentionWorkload('a', '(a) single head B32 S128 D192', { batch: 32, heads: 1, qLen: 128, kvLen: 128, dim: 192 }),
+    {
+      ...attentionWorkload('a', '(a) single head B32 S128 D192', { batch: 32, heads: 1, qLen: 128, kvLen: 128, dim: 192 }),
+      // attnkit also runs it on tensors in WebAssembly memory, which times
+      // the attention part without the copies.
+      memoryVariant: true,
+    },
     {
       id: 'b',
       label: '(b) BERT-base MHA B1 H12 S512 Dh64 + 768×768 projection',
       kind: 'mha',
       shape: { batch: 1, heads: 12, kvHeads: 12, qLen: 512, kvLen: 512, dim: 64 },
       flops: 4 * 12 * 512 * 512 * 64 + 2 * 512 * 768 * 768,
+      // The attention part alone, without the projection.
+      attentionFlops: 4 * 12 * 512 * 512 * 64,
       bytes: 4 * (4 * 512 * 768 + 768 * 768),
       inQuick: true,
     },
@@ -95,3 +102,7 @@ export function sampleRows(workload) {
   for (let i = 0; i < 8; i += 1) picked.add(Math.floor((i * (rows - 1)) / 7));
   return [...picked];
 }
+
+/** Variant names that the runners and the report share. */
+export const IN_WASM_MEMORY = 'in wasm memory';
+export const ATTENTION_PART = 'attention part in wasm memory';

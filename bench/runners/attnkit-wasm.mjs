@@ -1,6 +1,7 @@
 // attnkit's WebAssembly build through the package's public API.
 import { readFileSync } from 'node:fs';
 import { loadAttnkit, Tensor } from '../../web/lib/attnkit.js';
+import { ATTENTION_PART, IN_WASM_MEMORY, outputRows, sampleRows } from '../lib/workloads.mjs';
 
 // Returns the option error of an unsupported feature, or null when the
 // library accepts it.
@@ -50,6 +51,42 @@ export async function create({ threads }) {
       run: () => fresh.attention(hq, hk, hv, { out: hout }),
       output: () => hout.data,
       extraMemoryBytes: () => fresh.memoryBytes() - before,
+      dispose: () => [hq, hk, hv, hout].forEach((t) => t.dispose()),
+    };
+  }
+
+  // The attention part of multi-head attention (b): ak.attention on q, k, v
+  // in WebAssembly memory, timed without the projection and the copies. For
+  // the check, the sampled rows are projected afterwards in float64 (concat ·
+  // oᵀ), so they compare with the reference of the whole operation.
+  function attentionPart(workload, inputs, dims) {
+    const s = workload.shape;
+    const [hq, hk, hv, hout] = [dims, dims, dims, dims].map((d) => ak.alloc(d));
+    hq.data.set(inputs.q);
+    hk.data.set(inputs.k);
+    hv.data.set(inputs.v);
+    const embed = s.heads * s.dim;
+    return {
+      variant: ATTENTION_PART,
+      form: 'ak.attention(ak.alloc tensors, { out }), projection outside the timing',
+      run: () => ak.attention(hq, hk, hv, { out: hout }),
+      output: () => {
+        const heads = hout.data;
+        const [rows, rowLength] = outputRows(workload);
+        const projected = new Float32Array(rows * rowLength);
+        for (const i of sampleRows(workload)) {
+          const concat = new Float64Array(embed);
+          for (let h = 0; h < s.heads; h += 1) {
+            for (let d = 0; d < s.dim; d += 1) concat[h * s.dim + d] = heads[(h * s.qLen + i) * s.dim + d];
+          }
+          for (let n = 0; n < embed; n += 1) {
+            let sum = 0;
+            for (let m = 0; m < embed; m += 1) sum += concat[m] * inputs.o[n * embed + m];
+            projected[i * rowLength + n] = sum;
+          }
+        }
+        return projected;
+      },
       dispose: () => [hq, hk, hv, hout].forEach((t) => t.dispose()),
     };
   }
@@ -112,7 +149,9 @@ export async function create({ threads }) {
 
       if (workload.kind === 'mha') {
         const o = new Tensor(inputs.o, [s.heads * s.dim, s.heads * s.dim]);
-        return { form: 'ak.multiheadAttention', run: () => { out = ak.multiheadAttention(q, k, v, o); }, output: () => out.data };
+        const whole = { form: 'ak.multiheadAttention', run: () => { out = ak.multiheadAttention(q, k, v, o); }, output: () => out.data };
+        if (typeof ak.alloc !== 'function') return whole;
+        return [whole, attentionPart(workload, inputs, q.dims)];
       }
 
       const attnOptions = s.causal ? { causal: true } : undefined;
@@ -129,6 +168,19 @@ export async function create({ threads }) {
         run: () => { out = ak.attention(q, k, v, attnOptions); },
         output: () => out.data,
       };
+      if (s.qLen !== 1 && workload.memoryVariant && typeof ak.alloc === 'function') {
+        const [hq, hk, hv, hout] = [q, k, v, q].map((t) => ak.alloc(t.dims));
+        hq.data.set(inputs.q);
+        hk.data.set(inputs.k);
+        hv.data.set(inputs.v);
+        return [copying, {
+          variant: IN_WASM_MEMORY,
+          form: 'ak.attention(ak.alloc tensors, { out })',
+          run: () => ak.attention(hq, hk, hv, { ...attnOptions, out: hout }),
+          output: () => hout.data,
+          dispose: () => [hq, hk, hv, hout].forEach((t) => t.dispose()),
+        }];
+      }
       if (s.qLen !== 1) return copying;
 
       // Decode: the KV cache stays in WebAssembly memory between tokens.
