@@ -28,7 +28,8 @@ export async function create({ threads }) {
     note: threads > 1 ? 'the native library has no thread pool; ran one thread' : '',
     measure(workload, { quick }) {
       const s = workload.shape;
-      const reps = String(workload.flops > 5e9 ? 2 : quick ? 5 : 9);
+      // Fast workloads get more runs, as in run-library.mjs.
+      const reps = String(workload.flops > 5e9 ? 2 : quick ? 5 : workload.flops < 1e8 ? 51 : 9);
       const rows = sampleRows(workload).join(',');
       let args;
       if (workload.kind === 'attention') {

@@ -20,13 +20,18 @@ function emit(record) {
   process.stdout.write(`${JSON.stringify(record)}\n`);
 }
 
-// Times `run` after warm-up calls: at most `reps` runs, fewer when they pass
-// `budgetMs`, but always at least two. Returns times in milliseconds.
-async function timeRuns(run, { warmup, reps, budgetMs }) {
+// Times `run` after warm-up calls. Runs repeat until there are `minReps`
+// of them and `budgetMs` has passed, or `maxReps` runs, so fast workloads
+// get more samples and a steadier median on a shared machine. Runs stop
+// after `capMs`, with at least two. Returns times in milliseconds.
+async function timeRuns(run, { warmup, minReps, maxReps, budgetMs, capMs }) {
   for (let i = 0; i < warmup; i += 1) await run();
   const times = [];
   const start = performance.now();
-  while (times.length < reps && (times.length < 2 || performance.now() - start < budgetMs)) {
+  while (times.length < maxReps) {
+    const elapsed = performance.now() - start;
+    if (times.length >= 2 && elapsed >= capMs) break;
+    if (times.length >= minReps && elapsed >= budgetMs) break;
     const t0 = performance.now();
     await run();
     times.push(performance.now() - t0);
@@ -95,8 +100,10 @@ async function main() {
         const slow = checkMs > 2000;
         const times = await timeRuns(variant.run, {
           warmup: slow ? 0 : 2,
-          reps: slow ? 2 : args.quick ? 5 : 9,
-          budgetMs: args.quick ? 2000 : 6000,
+          minReps: slow ? 2 : args.quick ? 5 : 9,
+          maxReps: slow ? 2 : args.quick ? 21 : 101,
+          budgetMs: args.quick ? 500 : 2000,
+          capMs: args.quick ? 2000 : 6000,
         });
         emit({
           ...record,
