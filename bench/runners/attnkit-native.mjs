@@ -29,7 +29,10 @@ export async function create({ threads }) {
     measure(workload, { quick }) {
       const s = workload.shape;
       // Fast workloads get more runs, as in run-library.mjs.
-      const reps = String(workload.flops > 5e9 ? 2 : quick ? 5 : workload.flops < 1e8 ? 51 : 9);
+      let runs = workload.flops < 1e8 ? 51 : 9;
+      if (quick) runs = 5;
+      if (workload.flops > 5e9) runs = 2;
+      const reps = String(runs);
       const rows = sampleRows(workload).join(',');
       let args;
       if (workload.kind === 'attention') {

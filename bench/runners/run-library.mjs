@@ -98,10 +98,12 @@ async function main() {
         // The checked run counts as a warm-up. Runs of over two seconds get
         // no further warm-up and the minimum of two timed runs.
         const slow = checkMs > 2000;
+        let reps = { minReps: 9, maxReps: 101 };
+        if (args.quick) reps = { minReps: 5, maxReps: 21 };
+        if (slow) reps = { minReps: 2, maxReps: 2 };
         const times = await timeRuns(variant.run, {
+          ...reps,
           warmup: slow ? 0 : 2,
-          minReps: slow ? 2 : args.quick ? 5 : 9,
-          maxReps: slow ? 2 : args.quick ? 21 : 101,
           budgetMs: args.quick ? 500 : 2000,
           capMs: args.quick ? 2000 : 6000,
         });

@@ -113,7 +113,8 @@ ATTNKIT_NOINLINE inline void score_keys(const float* qt, const float* k, std::si
 // Writes qt[d][r] = scale·q[r][d] for d < head_dim and r < rows (row
 // stride kRowBlock), and 0 for rows from `rows` to `padded`. With 4 lanes,
 // blocks of 4 rows × 4 columns are loaded as rows, transposed with zips and
-// stored as columns; the rest, and wider vectors, go one element at a time.
+// stored as columns. The remaining elements, and all of them with wider
+// vectors, are copied one at a time.
 // In the WebAssembly build the element loop took about a twentieth of
 // attention (a), whose head size is 192.
 inline void transpose_scaled(const float* q, std::size_t q_stride, std::size_t rows,
@@ -373,7 +374,7 @@ constexpr std::array<PvRowsFn, sizeof...(RowsMinusOne)> pv_rows_table(
 
 // P·V for the first `groups` groups of kPvRows rows of a block of many rows
 // (weights w[c][r], row stride kRowBlock), over the value columns that the
-// widest tile covers; group g takes keys [0, common[g]). Returns the first
+// widest tile covers. Group g takes keys [0, common[g]). Returns the first
 // column left to pv_rows. The column slices are the outer loop, so one
 // slice of the value block (a cache line per key with 4 lanes) serves every
 // group while it is in the L1 cache. With the groups outer, each group read

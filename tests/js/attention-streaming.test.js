@@ -1,6 +1,6 @@
 // Attention of rank-4 tensors in JavaScript memory above a few MiB, which
 // the single-thread build runs in pieces through small WebAssembly buffers:
-// each piece holds whole key/value heads with their query heads. Every
+// each piece contains whole key/value heads with their query heads. Every
 // result must equal, bit for bit, the same call on ak.alloc() copies of the
 // inputs, which runs in one piece, and one case is also checked against
 // the float64 reference.
@@ -58,7 +58,7 @@ function expectStreamedEqualsHeap(tensors, options) {
 }
 
 describe('attention in pieces', () => {
-  test('GQA decoding, one key/value head with 4 query heads per piece', () => {
+  test('GQA decode, one group per piece', () => {
     // A unit (4 query rows, 4096 keys and values of 64) is 2 MiB, so each
     // of the 2 key/value heads is a piece of its own.
     const t = inputs([1, 8, 1, 64], [1, 2, 4096, 64], 310);
@@ -69,7 +69,7 @@ describe('attention in pieces', () => {
     expectClose(got.data, out);
   });
 
-  test('causal prefill, many heads per piece and a shorter last piece', () => {
+  test('causal prefill, shorter last piece', () => {
     // A unit is 40 KiB, so 25 units make a 1 MiB piece: 52 units run as
     // pieces of 25, 25 and 2.
     const t = inputs([13, 4, 60, 32], [13, 4, 100, 32], 320);
@@ -82,7 +82,7 @@ describe('attention in pieces', () => {
     expectClose(got.data, out);
   });
 
-  test('causal top-left with different key and value head sizes', () => {
+  test('causal, value size differs from key size', () => {
     // A unit (2 query heads, 1 key/value head) is 150 KiB: 15 units run as
     // pieces of 6, 6 and 3.
     const t = inputs([5, 6, 200, 24], [5, 3, 200, 24], 330);
@@ -90,7 +90,7 @@ describe('attention in pieces', () => {
     expectStreamedEqualsHeap({ ...t, v }, { causal: true });
   });
 
-  test('float16 inputs give the float16 of the single-piece float32 result', () => {
+  test('float16 inputs match the float32 call', () => {
     const t = inputs([2, 8, 128, 64], [2, 8, 256, 64], 340);
     const half = (tensor) => new Tensor(Uint16Array.from(tensor.data, float32ToFloat16Bits), tensor.dims);
     const halves = { q: half(t.q), k: half(t.k), v: half(t.v) };
@@ -105,7 +105,7 @@ describe('attention in pieces', () => {
 });
 
 describe('memory of a streamed call', () => {
-  test('the WebAssembly memory grows by less than one input tensor', async () => {
+  test('memory grows by less than a tensor', async () => {
     const fresh = await loadAttnkit({ newInstance: true });
     // q, k, v and the result are 8 MiB each.
     const t = inputs([1, 32, 1024, 64], [1, 32, 1024, 64], 350);
@@ -113,7 +113,7 @@ describe('memory of a streamed call', () => {
     const got = fresh.attention(t.q, t.k, t.v, { causal: true });
     expect(fresh.memoryBytes() - before).toBeLessThan(8 * 1024 * 1024);
     expect(fresh.heapStats().liveAllocations).toBe(0);
-    // Spot check one head against the float64 reference.
+    // One head against the float64 reference.
     const head = 17;
     const slice = (tensor) => tensor.data.subarray(head * 1024 * 64, (head + 1) * 1024 * 64);
     const { out } = biasedAttentionReference(slice(t.q), slice(t.k), slice(t.v), {

@@ -18,9 +18,10 @@ const STREAM_PIECE_BYTES = 1024 * 1024;
 
 // Returns { units, unitsPerPiece, unitFloats, outputUnitFloats } when an
 // attention call can run in pieces through small buffers, else null. A unit
-// is one key/value head with its group of query heads; in the bhsd layout
-// (rank 4) each unit's rows of q, k, v and the result are contiguous, and
-// units are independent when there is no mask, cache or per-batch length.
+// is one key/value head of one batch entry with its group of query heads.
+// In the bhsd layout (rank 4) each unit's rows of q, k, v and the result
+// are contiguous. Units are independent when there is no mask, cache or
+// per-batch length.
 // Calls whose tensors fit a few pieces, or that read any tensor from
 // WebAssembly memory or write into `out`, keep the single copy, and so does
 // the threads build: there each piece woke the workers again, and causal
@@ -71,8 +72,8 @@ export function attentionOps(module, threads) {
     const { inputs } = p;
     const plan = streamPlan(module, p, threads, wantPresent || scores);
     if (plan) {
-      // Each piece is `count` batch entries of one key/value head and its
-      // query heads.
+      // A piece of `count` units runs as a call with batch `count`, one
+      // key/value head and its `group` query heads.
       const group = shape.numHeads / shape.numKvHeads;
       const output = streamUnits(module, op, {
         ...plan,
