@@ -122,7 +122,9 @@ function targetRows(report) {
     decode ? gbps('d', decode) >= 0.6 * readGBps : undefined);
   const gqa = t('d-gqa', inWasm) ?? t('d-gqa', 'copying');
   const full = decode ?? t('d', 'copying');
-  add('(d) GQA decode ≥ 3× the same shape without sharing', `${fmt(ratio(gqa, full))}×`, gqa && full ? full / gqa >= 3 : undefined);
+  const copyingRatio = ratio(t('d-gqa', 'copying'), t('d', 'copying'));
+  add('(d) GQA decode ≥ 3× the same shape without sharing', `${fmt(ratio(gqa, full))}× (copying form: ${fmt(copyingRatio)}×)`,
+    gqa && full ? full / gqa >= 3 : undefined);
   // Both forms in WebAssembly memory count: into a second tensor and in place.
   const ropeOut = t('e', 'in wasm memory');
   const ropeInPlace = t('e', 'in place in wasm memory');
