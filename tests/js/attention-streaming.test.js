@@ -104,6 +104,20 @@ describe('attention in pieces', () => {
   });
 });
 
+describe('limits of a streamed call', () => {
+  test('oversized output, same error as one copy', () => {
+    // Two units, each with an output of 2^15 × 2^16 floats: 2^32 in all.
+    const q = new Tensor(new Float32Array(2 * 2 ** 15), [2, 1, 2 ** 15, 1]);
+    const k = new Tensor(new Float32Array(2), [2, 1, 1, 1]);
+    const v = new Tensor(new Float32Array(2 * 2 ** 16), [2, 1, 1, 2 ** 16]);
+    expect(() => ak.attention(q, k, v)).toThrow(RangeError);
+    expect(() => ak.attention(q, k, v)).toThrow(
+      /attention: the output needs 4294967296 floats \(17179869184 bytes\), more than the 2147483644-byte limit of one buffer/,
+    );
+    expect(ak.heapStats().liveAllocations).toBe(0);
+  });
+});
+
 describe('memory of a streamed call', () => {
   test('memory grows by less than a tensor', async () => {
     const fresh = await loadAttnkit({ newInstance: true });

@@ -373,7 +373,9 @@ export function streamUnits(module, op, { sources, unitFloats, outputUnitFloats,
   const lengths = [...unitFloats, outputUnitFloats].map((floats) => floats * unitsPerPiece);
   const owned = [];
   try {
-    checkSizes(op, [], lengths);
+    // The same limits as the single copy of callWithHeap, so an oversized
+    // call gets the same RangeError whichever path it takes.
+    checkSizes(op, sources, [units * outputUnitFloats]);
     const ptrs = lengths.map((length) => {
       const ptr = allocate(module, op, length);
       owned.push(ptr);
