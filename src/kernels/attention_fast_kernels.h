@@ -115,8 +115,9 @@ ATTNKIT_NOINLINE inline void score_keys(const float* qt, const float* k, std::si
 // blocks of 4 rows × 4 columns are loaded as rows, transposed with zips and
 // stored as columns. The remaining elements, and all of them with wider
 // vectors, are copied one at a time.
-// In the WebAssembly build the element loop took about a twentieth of
-// attention (a), whose head size is 192.
+// In the WebAssembly build the element loop had about 2.5 % of the samples
+// of attention (a), whose head size is 192, and the 4 × 4 form made (a)
+// about 1 % faster.
 inline void transpose_scaled(const float* q, std::size_t q_stride, std::size_t rows,
                              std::size_t padded, std::size_t head_dim, float scale, float* qt) {
   std::size_t r0 = 0;
