@@ -116,6 +116,19 @@ describe('limits of a streamed call', () => {
     );
     expect(ak.heapStats().liveAllocations).toBe(0);
   });
+
+  test('empty query with too many heads, same error as one copy', () => {
+    // q has no rows, but batch × heads = 2^29 is beyond the kernel's limit,
+    // while one piece (1 × 2^28 heads) is not. Keys and values of 1 MiB per
+    // unit make the call large enough to run in pieces.
+    const q = new Tensor(new Float32Array(0), [2, 2 ** 28, 0, 1]);
+    const t = inputs([2, 1, 1, 1], [2, 1, 2 ** 18, 1], 360);
+    const call = () => ak.attention(q, t.k, t.v);
+    expect(call).toThrow(RangeError);
+    expect(call).toThrow(/^attention: tensor sizes exceed 2\^29 elements$/);
+    expect(() => attentionOfHeapCopies({ ...t, q })).toThrow(/^attention: tensor sizes exceed 2\^29 elements$/);
+    expect(ak.heapStats().liveAllocations).toBe(0);
+  });
 });
 
 describe('memory of a streamed call', () => {

@@ -30,6 +30,9 @@ function streamPlan(module, p, threads, extraOutputs) {
   const { shape, inputs } = p;
   if (threads > 1 || extraOutputs || p.rank3 || inputs.mask || inputs.pastKey || p.nonpad) return null;
   if (pendingOutput(module)) return null;
+  // An empty query has nothing to compute. The single copy keeps the
+  // kernel's check of batch × heads, which a piece of fewer heads would pass.
+  if (shape.qSeqLen === 0) return null;
   if ([inputs.q, inputs.k, inputs.v].some((array) => isHeapResident(module, array))) return null;
   const group = shape.numHeads / shape.numKvHeads;
   const unitFloats = [
