@@ -380,8 +380,8 @@ constexpr std::array<PvRowsFn, sizeof...(RowsMinusOne)> pv_rows_table(
 // slice of the value block (a cache line per key with 4 lanes) serves every
 // group while it is in the L1 cache. With the groups outer, each group read
 // the whole value block, which with the scores and the accumulators did not
-// fit the L1 cache; attention (a) took 1.06 times and causal (c1024) 1.03
-// times as long in the WebAssembly build. There binaryen inlines this
+// fit the L1 cache. Attention (a) then took 1.06 times and causal (c1024)
+// 1.03 times as long in the WebAssembly build. There binaryen inlines this
 // function into its caller anyway, which was as fast as a call through a
 // pointer. Natively, GCC 12 inlining it made attention (b) 1.12 times as
 // slow, hence ATTNKIT_NOINLINE.

@@ -28,17 +28,21 @@ float bits_to_float(std::uint32_t bits) {
   return f;
 }
 
-// Evaluates exp_poly on each element, one full batch at a time.
-std::vector<float> exp_all(const std::vector<float>& x) {
+// Applies a vector function to each element, one full batch at a time (the
+// last batch is padded with zeros).
+std::vector<float> apply_batches(Batch (*fn)(Batch), const std::vector<float>& x) {
   std::vector<float> padded(x);
   padded.resize((x.size() + kLanes - 1) / kLanes * kLanes, 0.0f);
   std::vector<float> out(padded.size());
   for (std::size_t i = 0; i < padded.size(); i += kLanes) {
-    exp_poly(Batch::load_unaligned(padded.data() + i)).store_unaligned(out.data() + i);
+    fn(Batch::load_unaligned(padded.data() + i)).store_unaligned(out.data() + i);
   }
   out.resize(x.size());
   return out;
 }
+
+// Evaluates exp_poly on each element.
+std::vector<float> exp_all(const std::vector<float>& x) { return apply_batches(exp_poly, x); }
 
 // Returns the largest relative error over the inputs whose exact result is a
 // finite float, and fails on the first input whose result is not finite and
@@ -143,15 +147,7 @@ TEST(ExpPoly, NanGivesNan) {
 // exp_nonpositive serves the softmax, whose inputs are scores minus the row
 // maximum: x <= 0, −inf or NaN.
 std::vector<float> exp_nonpositive_all(const std::vector<float>& x) {
-  std::vector<float> padded(x);
-  padded.resize((x.size() + kLanes - 1) / kLanes * kLanes, 0.0f);
-  std::vector<float> out(padded.size());
-  for (std::size_t i = 0; i < padded.size(); i += kLanes) {
-    attnkit::kernels::exp_nonpositive(Batch::load_unaligned(padded.data() + i))
-        .store_unaligned(out.data() + i);
-  }
-  out.resize(x.size());
-  return out;
+  return apply_batches(attnkit::kernels::exp_nonpositive, x);
 }
 
 TEST(ExpNonpositive, NegativeRangeWithinBound) {
@@ -191,15 +187,7 @@ TEST(ExpNonpositive, MatchesExpPoly) {
 // exp2_nonpositive serves the softmax of the attention kernels, whose
 // scores are in units of log2(e).
 std::vector<float> exp2_nonpositive_all(const std::vector<float>& x) {
-  std::vector<float> padded(x);
-  padded.resize((x.size() + kLanes - 1) / kLanes * kLanes, 0.0f);
-  std::vector<float> out(padded.size());
-  for (std::size_t i = 0; i < padded.size(); i += kLanes) {
-    attnkit::kernels::exp2_nonpositive(Batch::load_unaligned(padded.data() + i))
-        .store_unaligned(out.data() + i);
-  }
-  out.resize(x.size());
-  return out;
+  return apply_batches(attnkit::kernels::exp2_nonpositive, x);
 }
 
 // Largest relative error against std::exp2 over x, failing on a result
