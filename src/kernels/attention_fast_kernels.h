@@ -170,11 +170,22 @@ constexpr bool kScoresByRows = kLanes == 4;
 // Fills qb, the layout score_keys_by_rows reads: for each kLanes-wide slice
 // j of head_dim, the slices of the kLanes rows follow one another, so that
 // qb[(j·kLanes + r)·kLanes + i] = scale·q[r][j·kLanes + i]. Rows from `rows`
-// on and columns from head_dim on are zero.
+// on and columns from head_dim on are zero. Whole slices are copied as
+// vectors, because in the WebAssembly build the element loop took about
+// 0.1 µs per key/value head of a decoding step.
 inline void pack_query_slices(const float* q, std::size_t q_stride, std::size_t rows,
                               std::size_t head_dim, float scale, float* qb) {
   const std::size_t slices = (head_dim + kLanes - 1) / kLanes;
-  for (std::size_t j = 0; j < slices; ++j) {
+  const std::size_t whole_slices = head_dim / kLanes;
+  const Batch vscale(scale);
+  for (std::size_t j = 0; j < whole_slices; ++j) {
+    for (std::size_t r = 0; r < kLanes; ++r) {
+      const Batch scaled = r < rows ? Batch::load_unaligned(q + r * q_stride + j * kLanes) * vscale
+                                    : Batch(0.0f);
+      scaled.store_unaligned(qb + (j * kLanes + r) * kLanes);
+    }
+  }
+  for (std::size_t j = whole_slices; j < slices; ++j) {
     for (std::size_t r = 0; r < kLanes; ++r) {
       for (std::size_t i = 0; i < kLanes; ++i) {
         const std::size_t d = j * kLanes + i;

