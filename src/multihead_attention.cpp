@@ -79,7 +79,11 @@ Status multihead_attention(const float* q, const float* k, const float* v,
     return status;
   }
 
-  kernels::pack_transposed_panels(o_weight, embed, embed, packed.get());
+  // The panels of Oᵀ are packed in parallel too. On one thread, packing a
+  // 768 × 768 O took about 0.3 ms of the 19 ms of attention (b) with 2 threads.
+  detail::parallel_for(kernels::packed_panel_count(embed), [&](std::size_t, std::size_t panel) {
+    kernels::pack_transposed_panel(o_weight, embed, embed, panel, packed.get());
+  });
 
   // Blocks of output rows go to the threads; every element of out is
   // computed the same way whichever thread takes its block.

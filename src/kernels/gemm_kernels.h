@@ -24,31 +24,42 @@ inline std::size_t packed_panels_floats(std::size_t n, std::size_t k) {
   return panels * kGemmCols * k;
 }
 
-// Packs B [n, k] (row-major) into panels: panel p contains
-// packed[p][kk][j] = B[p·kGemmCols + j][kk], zero beyond row n.
-inline void pack_transposed_panels(const float* b, std::size_t n, std::size_t k, float* packed) {
+// Number of panels pack_transposed_panels() writes for B [n, k].
+inline std::size_t packed_panel_count(std::size_t n) { return (n + kGemmCols - 1) / kGemmCols; }
+
+// Packs panel p of B [n, k] (row-major): packed[p][kk][j] = B[p·kGemmCols + j][kk],
+// zero beyond row n. Panels are independent, so threads may pack different
+// panels of one buffer at the same time.
+inline void pack_transposed_panel(const float* b, std::size_t n, std::size_t k, std::size_t p,
+                                  float* packed) {
   // The copy takes kSteps columns of B at a time. It reads whole cache lines
   // of each row of B and writes a few kilobytes of the panel. Copying one
   // column at a time read one float from each of kGemmCols lines and took
   // twice as long for a 768 × 768 B that was not in the L2 cache.
   constexpr std::size_t kSteps = 16;
-  for (std::size_t n0 = 0; n0 < n; n0 += kGemmCols) {
-    float* panel = packed + (n0 / kGemmCols) * kGemmCols * k;
-    const std::size_t rows = n - n0 < kGemmCols ? n - n0 : kGemmCols;
-    for (std::size_t k0 = 0; k0 < k; k0 += kSteps) {
-      const std::size_t k1 = k - k0 < kSteps ? k : k0 + kSteps;
-      for (std::size_t j = 0; j < rows; ++j) {
-        const float* b_row = b + (n0 + j) * k;
-        for (std::size_t kk = k0; kk < k1; ++kk) {
-          panel[kk * kGemmCols + j] = b_row[kk];
-        }
-      }
-      for (std::size_t j = rows; j < kGemmCols; ++j) {
-        for (std::size_t kk = k0; kk < k1; ++kk) {
-          panel[kk * kGemmCols + j] = 0.0f;
-        }
+  const std::size_t n0 = p * kGemmCols;
+  float* panel = packed + p * kGemmCols * k;
+  const std::size_t rows = n - n0 < kGemmCols ? n - n0 : kGemmCols;
+  for (std::size_t k0 = 0; k0 < k; k0 += kSteps) {
+    const std::size_t k1 = k - k0 < kSteps ? k : k0 + kSteps;
+    for (std::size_t j = 0; j < rows; ++j) {
+      const float* b_row = b + (n0 + j) * k;
+      for (std::size_t kk = k0; kk < k1; ++kk) {
+        panel[kk * kGemmCols + j] = b_row[kk];
       }
     }
+    for (std::size_t j = rows; j < kGemmCols; ++j) {
+      for (std::size_t kk = k0; kk < k1; ++kk) {
+        panel[kk * kGemmCols + j] = 0.0f;
+      }
+    }
+  }
+}
+
+// Packs every panel of B [n, k] (see pack_transposed_panel).
+inline void pack_transposed_panels(const float* b, std::size_t n, std::size_t k, float* packed) {
+  for (std::size_t p = 0; p < packed_panel_count(n); ++p) {
+    pack_transposed_panel(b, n, k, p, packed);
   }
 }
 
