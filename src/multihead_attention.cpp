@@ -80,7 +80,8 @@ Status multihead_attention(const float* q, const float* k, const float* v,
   }
 
   // The panels of Oᵀ are packed in parallel too. On one thread, packing a
-  // 768 × 768 O took about 0.3 ms of the 19 ms of attention (b) with 2 threads.
+  // 768 × 768 O took about 0.3 ms of a 19 ms call (12 heads of 512 tokens)
+  // with 2 threads.
   detail::parallel_for(kernels::packed_panel_count(embed), [&](std::size_t, std::size_t panel) {
     kernels::pack_transposed_panel(o_weight, embed, embed, panel, packed.get());
   });

@@ -18,14 +18,13 @@ namespace kernels {
 constexpr std::size_t kGemmRows = kTileAccumulators / 2;  // rows of A per micro-tile
 constexpr std::size_t kGemmCols = 2 * kLanes;             // columns of C per panel
 
-// Number of floats pack_transposed_panels() writes for B [n, k].
-inline std::size_t packed_panels_floats(std::size_t n, std::size_t k) {
-  const std::size_t panels = (n + kGemmCols - 1) / kGemmCols;
-  return panels * kGemmCols * k;
-}
-
 // Number of panels pack_transposed_panels() writes for B [n, k].
 inline std::size_t packed_panel_count(std::size_t n) { return (n + kGemmCols - 1) / kGemmCols; }
+
+// Number of floats pack_transposed_panels() writes for B [n, k].
+inline std::size_t packed_panels_floats(std::size_t n, std::size_t k) {
+  return packed_panel_count(n) * kGemmCols * k;
+}
 
 // Packs panel p of B [n, k] (row-major): packed[p][kk][j] = B[p·kGemmCols + j][kk],
 // zero beyond row n. Panels are independent, so threads may pack different
